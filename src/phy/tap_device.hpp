@@ -1,0 +1,90 @@
+// TapDevice: the one real device. It opens /dev/net/tun as a TAP (Ethernet frames, no
+// packet-information prefix), non-blocking, attaches to or creates the named interface,
+// brings it up and reads its MTU. Frames move in preallocated batches: receive() drains up
+// to rx_batch frames per read() burst, transmit() copies into a tx slot and flush() writes
+// the slots out, one write() per frame since a TAP takes exactly one frame per write.
+// Together with src/app/, this is the only code that touches the OS (STYLE.md §0.1).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tapir/device.hpp"
+
+namespace tapir::phy {
+
+struct TapConfig {
+  std::string name = "tap0";
+  std::optional<std::size_t> mtu;  // when set, the interface MTU is changed before it is read
+  std::size_t rx_batch = 64;       // frames read per burst of read() calls
+  std::size_t tx_batch = 64;       // frames held until flush() writes them
+};
+
+struct TapStats {
+  std::uint64_t rx_frames = 0;   // frames handed to the stack
+  std::uint64_t tx_frames = 0;   // frames the kernel accepted
+  std::uint64_t tx_dropped = 0;  // write() answered EAGAIN or ENOBUFS: the kernel queue is full
+  std::uint64_t tx_errors = 0;   // frames refused for any other reason (too long, EIO, EINVAL)
+  std::uint64_t rx_errors = 0;   // read() failures and frames longer than the receive buffer
+};
+
+class TapDevice final : public Device {
+ public:
+  // Throws DeviceError, with what failed and how to fix it, when the name is invalid or
+  // /dev/net/tun, TUNSETIFF or an interface ioctl fails.
+  explicit TapDevice(TapConfig cfg);
+  ~TapDevice() override;
+  TapDevice(const TapDevice&) = delete;
+  TapDevice& operator=(const TapDevice&) = delete;
+
+  DeviceCaps caps() const override { return {.mtu = mtu_, .rx_batch = rx_.slots}; }
+  std::optional<Bytes> receive(Instant now) override;
+  // Copies the frame into a tx slot (flushing first when all slots are taken). MsgSize for a
+  // frame longer than max_frame_len(mtu); write errors surface later, in stats().
+  Errno transmit(Bytes frame, Instant now) override;
+  void flush(Instant now) override;
+  int wait_fd() const override { return fd_; }
+
+  const TapStats& stats() const { return stats_; }
+  // The kernel's name for the interface.
+  const std::string& name() const { return name_; }
+  // True when this device created the interface, false when it attached to an existing
+  // (persistent) one; only a created, non-persistent TAP vanishes when the device closes.
+  bool created() const { return created_; }
+
+  // Throws DeviceError when `name` cannot be an interface name: empty, longer than
+  // IFNAMSIZ-1 (15) characters, "." or "..", or containing '/', ':' or whitespace.
+  static void validate_name(std::string_view name);
+
+ private:
+  // Fixed-size frame slots in one allocation, made once at open: no allocation per frame.
+  struct Batch {
+    std::size_t slots = 0;
+    std::size_t stride = 0;  // bytes per slot
+    std::vector<std::byte> buf;
+    std::vector<std::size_t> len;
+    std::size_t count = 0;  // slots filled
+    std::size_t next = 0;   // rx: the next slot to hand out
+    void allocate(std::size_t n, std::size_t bytes_each);
+    MutBytes slot(std::size_t i) { return MutBytes(buf).subspan(i * stride, stride); }
+  };
+
+  void open_tun();
+  void configure_link(std::optional<std::size_t> want_mtu);
+  void refill_rx();
+  void write_frame(Bytes frame);
+
+  std::string name_;
+  int fd_ = -1;
+  bool created_ = false;
+  std::size_t mtu_ = 0;
+  Batch rx_;
+  Batch tx_;
+  TapStats stats_;
+};
+
+}  // namespace tapir::phy
