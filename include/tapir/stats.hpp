@@ -81,6 +81,7 @@
   X(tx_echo_replies, "echo replies sent")                                              \
   X(tx_echo_requests, "echo requests sent")                                            \
   X(tx_dest_unreachable, "destination unreachable sent")                               \
+  X(tx_other_errors, "other errors sent (time exceeded)")                              \
   X(tx_rate_limited, "errors not sent: rate limit")                                    \
   X(tx_suppressed, "errors not sent: about an error, broadcast or non-first fragment") \
   X(rx_drop_truncated, "dropped: shorter than an ICMP header")                         \

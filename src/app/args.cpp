@@ -1,5 +1,6 @@
 #include "app/args.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -50,6 +51,71 @@ MacAddr parse_mac_flag(std::string_view flag, std::string_view value) {
     bad(flag, value, "a unicast MAC address like 02:00:00:00:00:02");
   }
   return *m;
+}
+
+}  // namespace tapir::app
+
+namespace tapir::app {
+
+Args::Args(const std::vector<FlagSpec>& specs, int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.size() < 2 || arg[0] != '-' || arg == "--") {
+      if (arg == "--") {
+        for (++i; i < argc; ++i) positional_.emplace_back(argv[i]);
+        break;
+      }
+      positional_.emplace_back(arg);
+      continue;
+    }
+    std::string_view name = arg;
+    std::optional<std::string_view> inline_value;
+    if (auto eq = arg.find('='); eq != std::string_view::npos && arg.starts_with("--")) {
+      name = arg.substr(0, eq);
+      inline_value = arg.substr(eq + 1);
+    }
+    auto spec = std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return s.name == name; });
+    if (spec == specs.end()) {
+      throw UsageError("unknown option '" + std::string(name) + "' (see --help)");
+    }
+    if (spec->value.empty()) {
+      if (inline_value) throw UsageError(std::string(name) + " takes no value");
+      values_[std::string(name)] = "";
+      continue;
+    }
+    if (inline_value) {
+      values_[std::string(name)] = std::string(*inline_value);
+    } else if (i + 1 < argc) {
+      values_[std::string(name)] = argv[++i];
+    } else {
+      throw UsageError(std::string(name) + " needs a value: " + std::string(name) + " " +
+                       std::string(spec->value));
+    }
+  }
+}
+
+std::optional<std::string> Args::get(std::string_view flag) const {
+  auto it = values_.find(std::string(flag));
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Args::get_or(std::string_view flag, std::string_view dflt) const {
+  return get(flag).value_or(std::string(dflt));
+}
+
+std::string usage_text(std::string_view command, std::string_view synopsis,
+                       std::string_view description, const std::vector<FlagSpec>& specs) {
+  std::string out = "Usage: tapir " + std::string(command) + " " + std::string(synopsis) + "\n\n" +
+                    std::string(description) + "\n\nOptions:\n";
+  for (const auto& s : specs) {
+    std::string left = "  " + std::string(s.name);
+    if (!s.value.empty()) left += " " + std::string(s.value);
+    if (left.size() < 26) left.resize(26, ' ');
+    else left += "  ";
+    out += left + std::string(s.help) + "\n";
+  }
+  return out;
 }
 
 }  // namespace tapir::app

@@ -1,6 +1,58 @@
+// tapir: a userspace TCP/IP stack on a Linux TAP device.
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <string_view>
 
-int main() {
-  std::puts("tapir");
-  return 0;
+#include "app/args.hpp"
+#include "app/commands.hpp"
+#include "phy/common.hpp"
+
+namespace {
+
+struct Command {
+  std::string_view name;
+  int (*run)(int, char**);
+  std::string_view summary;
+};
+
+constexpr Command kCommands[] = {
+    {"serve", tapir::app::cmd_serve, "run the stack on a TAP and serve until interrupted"},
+};
+
+void print_help(std::FILE* out) {
+  std::fputs("Usage: tapir COMMAND [OPTIONS]\n\nCommands:\n", out);
+  for (const auto& c : kCommands) {
+    std::fprintf(out, "  %-10s %.*s\n", std::string(c.name).c_str(), static_cast<int>(c.summary.size()),
+                 c.summary.data());
+  }
+  std::fputs("\nRun 'tapir COMMAND --help' for a command's options.\n", out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_help(stderr);
+    return 2;
+  }
+  std::string_view name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_help(stdout);
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (c.name != name) continue;
+    try {
+      return c.run(argc, argv);
+    } catch (const tapir::app::UsageError& e) {
+      std::fprintf(stderr, "tapir %s: %s\n", argv[1], e.what());
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tapir %s: %s\n", argv[1], e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "tapir: unknown command '%s' (run 'tapir --help' for the list)\n", argv[1]);
+  return 2;
 }

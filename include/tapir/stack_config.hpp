@@ -1,0 +1,60 @@
+// Configuration of one stack: the interface's addresses and every protocol's tunables,
+// each defaulted to the value the comment justifies.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "tapir/address.hpp"
+#include "tapir/time.hpp"
+
+namespace tapir {
+
+struct ArpConfig {
+  // How long a resolved entry is trusted. RFC 1122 §2.3.2.1 asks for a timeout without
+  // fixing one; 60 s is smoltcp's ENTRY_LIFETIME and close to Linux's reachable+stale time.
+  Duration entry_lifetime = std::chrono::seconds(60);
+  // An entry used after this age is re-validated by a unicast request (RFC 1122 §2.3.2.1,
+  // "unicast poll"), so a busy flow keeps its entry without a broadcast or a stall.
+  Duration refresh_after = std::chrono::seconds(45);
+  // First retry interval; doubled on each retry. RFC 1122 §2.3.2.1 limits requests to
+  // one per second per destination.
+  Duration request_interval = std::chrono::seconds(1);
+  std::uint32_t max_requests = 3;  // like Linux's mcast_solicit
+  std::size_t max_entries = 1024;
+  std::size_t max_pending_per_entry = 64;  // a 64 KiB datagram is 45 fragments
+  std::size_t max_pending_total = 512;
+  bool gratuitous_on_start = true;  // RFC 5227 §2.3 announcement
+};
+
+struct Ipv4Config {
+  std::uint8_t ttl = 64;  // RFC 1700 / Linux default
+  // RFC 1122 §3.3.2 leaves the reassembly timeout to the host (60-120 s suggested);
+  // Linux uses 30 s (ipfrag_time), which tapir follows.
+  Duration reassembly_timeout = std::chrono::seconds(30);
+  std::size_t reassembly_max_datagrams = 64;
+  std::size_t reassembly_max_bytes = 4 * 1024 * 1024;  // all datagrams in reassembly together
+};
+
+struct IcmpConfig {
+  // RFC 1812 §4.3.2.8 / RFC 1122 §3.2.2: rate-limit generated errors. Token bucket:
+  // `error_burst` at once, refilled at `errors_per_second`.
+  std::uint32_t errors_per_second = 100;
+  std::uint32_t error_burst = 10;
+};
+
+struct StackConfig {
+  MacAddr mac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
+  Ipv4Cidr address{Ipv4Addr::from_octets(10, 0, 0, 2), 24};
+  std::optional<Ipv4Addr> gateway;
+  std::size_t mtu = 0;  // 0: take the device's MTU
+  // Seeds every random choice of the stack (IP IDs, ISNs, ephemeral ports): the same seed
+  // and the same input frames at the same times give the same output frames.
+  std::uint64_t seed = 1;
+  ArpConfig arp;
+  Ipv4Config ipv4;
+  IcmpConfig icmp;
+};
+
+}  // namespace tapir

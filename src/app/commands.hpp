@@ -1,0 +1,9 @@
+// The subcommands of the `tapir` executable. Each returns the process exit code:
+// 0 success, 1 runtime failure, 2 usage error (thrown as UsageError).
+#pragma once
+
+namespace tapir::app {
+
+int cmd_serve(int argc, char** argv);
+
+}  // namespace tapir::app

@@ -1,0 +1,90 @@
+#include "app/event_loop.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace tapir::app {
+
+EventLoop::EventLoop(Stack& stack, phy::Device& device, const Clock& clock)
+    : stack_(stack), device_(device), clock_(clock) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd_ < 0) {
+    throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
+  }
+}
+
+EventLoop::~EventLoop() {
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+void EventLoop::watch(int fd, std::function<void()> on_readable) {
+  watches_.push_back({fd, std::move(on_readable)});
+}
+
+void EventLoop::unwatch(int fd) {
+  std::erase_if(watches_, [fd](const Watch& w) { return w.fd == fd; });
+}
+
+int EventLoop::run() {
+  std::vector<pollfd> fds;
+  while (!stopping_) {
+    Instant now = clock_.now();
+    stack_.poll(now);
+    std::optional<Instant> deadline = stack_.next_deadline();
+    if (tick_) deadline = earliest(deadline, tick_(clock_.now()));
+    if (stopping_) break;
+
+    fds.clear();
+    fds.push_back({signal_fd_, POLLIN, 0});
+    fds.push_back({device_.wait_fd(), POLLIN, 0});
+    for (const auto& w : watches_) fds.push_back({w.fd, POLLIN, 0});
+
+    timespec ts{};
+    timespec* timeout = nullptr;
+    if (deadline) {
+      auto wait_us = std::max<std::int64_t>(0, (*deadline - clock_.now()).count());
+      ts.tv_sec = wait_us / 1000000;
+      ts.tv_nsec = (wait_us % 1000000) * 1000;
+      timeout = &ts;
+    }
+    int n = ::ppoll(fds.data(), fds.size(), timeout, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("ppoll: ") + std::strerror(errno));
+    }
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info{};
+      if (::read(signal_fd_, &info, sizeof info) == sizeof info) {
+        return static_cast<int>(info.ssi_signo);
+      }
+    }
+    // Callbacks may unwatch fds: walk a snapshot of the ready ones.
+    std::vector<int> ready;
+    for (std::size_t i = 2; i < fds.size(); ++i) {
+      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) ready.push_back(fds[i].fd);
+    }
+    for (int fd : ready) {
+      auto it = std::find_if(watches_.begin(), watches_.end(), [fd](const Watch& w) { return w.fd == fd; });
+      if (it != watches_.end()) {
+        auto cb = it->cb;
+        cb();
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace tapir::app

@@ -1,0 +1,23 @@
+// The inside of a Stack: the layers it owns, in the order they are built (bottom up).
+#pragma once
+
+#include "ip/ipv4_layer.hpp"
+#include "link/ethernet_layer.hpp"
+#include "tapir/random.hpp"
+#include "tapir/stack.hpp"
+
+namespace tapir {
+
+struct Stack::Impl {
+  Impl(phy::Device& dev, const StackConfig& cfg);
+
+  phy::Device& device;
+  StackConfig config;
+  Stats stats;
+  SeededRng rng;
+  link::EthernetLayer link;
+  ip::Ipv4Layer ip;
+  bool announced = false;
+};
+
+}  // namespace tapir
