@@ -1,0 +1,70 @@
+#include "tcp/byte_ring.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "tapir/assert.hpp"
+
+namespace tapir::tcp {
+
+std::byte* ByteRing::storage() {
+  // Allocated lazily, uninitialised: every byte is written before it can be read.
+  if (!buf_) buf_ = std::make_unique_for_overwrite<std::byte[]>(cap_);
+  return buf_.get();
+}
+
+std::size_t ByteRing::push(Bytes data) {
+  const std::size_t n = std::min(data.size(), free_space());
+  if (n == 0) return 0;
+  write_ahead(0, data.first(n));
+  commit(n);
+  return n;
+}
+
+void ByteRing::write_ahead(std::size_t ahead, Bytes data) {
+  TAPIR_ASSERT(ahead + data.size() <= free_space(), "ByteRing::write_ahead beyond free space");
+  if (data.empty() || ahead + data.size() > free_space()) return;
+  std::byte* base = storage();
+  const std::size_t pos = wrap(head_ + size_ + ahead);
+  const std::size_t first = std::min(data.size(), cap_ - pos);
+  std::memcpy(base + pos, data.data(), first);
+  std::memcpy(base, data.data() + first, data.size() - first);
+}
+
+void ByteRing::commit(std::size_t n) {
+  TAPIR_ASSERT(n <= free_space(), "ByteRing::commit beyond free space");
+  size_ += std::min(n, free_space());
+}
+
+void ByteRing::pop(std::size_t n) {
+  TAPIR_ASSERT(n <= size_, "ByteRing::pop more than held");
+  n = std::min(n, size_);
+  if (n == 0) return;
+  head_ = wrap(head_ + n);
+  size_ -= n;
+}
+
+ByteSlices ByteRing::slices(std::size_t offset, std::size_t max) const {
+  if (offset >= size_ || max == 0) return {};
+  const std::size_t n = std::min(max, size_ - offset);
+  const std::size_t pos = wrap(head_ + offset);
+  const std::size_t first = std::min(n, cap_ - pos);
+  const std::byte* base = buf_.get();
+  return {Bytes(base + pos, first), Bytes(base, n - first)};
+}
+
+std::size_t ByteRing::copy_out(std::size_t offset, MutBytes out) const {
+  const ByteSlices s = slices(offset, out.size());
+  if (!s.first.empty()) std::memcpy(out.data(), s.first.data(), s.first.size());
+  if (!s.second.empty()) std::memcpy(out.data() + s.first.size(), s.second.data(), s.second.size());
+  return s.size();
+}
+
+void ByteRing::release() {
+  TAPIR_ASSERT(size_ == 0, "ByteRing::release with bytes held");
+  if (size_ != 0) return;
+  buf_.reset();
+  head_ = 0;
+}
+
+}  // namespace tapir::tcp
