@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Style gate: clang-format must have nothing to change in our sources.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+files=$(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find src include tests -name '*.[ch]pp')
+bad=$(echo "$files" | xargs -r clang-format --dry-run 2>&1 | grep -c 'warning:' || true)
+if [ "$bad" -gt 0 ]; then
+  echo "lint: clang-format would change $bad places; run: clang-format -i \$(git ls-files '*.cpp' '*.hpp')"
+  echo "$files" | xargs -r clang-format --dry-run 2>&1 | grep 'warning:' | head -20
+  exit 1
+fi
+echo "lint: clang-format clean ($(echo "$files" | wc -l) files)"

@@ -1,0 +1,78 @@
+# Shared helpers for the tests against the Linux kernel. Each test runs in a network
+# namespace of its own with a unique name; the namespace, the processes the test started
+# (by PID) and its temp dir are removed on exit, failure included. Nothing routes out:
+# the namespace holds only lo and the test's TAP.
+#
+#   source lib.sh; netns_begin NAME TAPIR_BINARY
+#   start_tapir serve --tap tap0 --ip 10.0.0.2/24 ...
+#   nsx ping -c 1 10.0.0.2
+set -euo pipefail
+
+SKIP=77  # ctest SKIP_RETURN_CODE
+
+netns_begin() {
+  TEST_NAME=$1
+  TAPIR=$2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "SKIP: $TEST_NAME needs root (network namespaces and TAP devices)"
+    exit $SKIP
+  fi
+  NS="tapir-$TEST_NAME-$$-$RANDOM"
+  WORK=$(mktemp -d "/tmp/tapir-$TEST_NAME.XXXXXX")
+  PIDS=()
+  trap netns_end EXIT
+  ip netns add "$NS"
+  nsx ip link set lo up
+  # The kernel's side of the wire: tap0 with 10.0.0.1/24; tapir attaches to it.
+  nsx ip tuntap add dev tap0 mode tap
+  nsx ip addr add 10.0.0.1/24 dev tap0
+  nsx ip link set tap0 up
+}
+
+netns_end() {
+  local rc=$?
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "$pid" ] || continue
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  ip netns del "$NS" 2>/dev/null || true
+  if [ $rc -ne 0 ] && [ $rc -ne $SKIP ] && [ -f "$WORK/tapir.log" ]; then
+    echo "--- tapir output"
+    tail -50 "$WORK/tapir.log"
+  fi
+  rm -rf "$WORK"
+  exit $rc
+}
+
+nsx() { ip netns exec "$NS" "$@"; }
+
+# Starts `tapir ARGS...` inside the namespace and waits until it prints "serving on".
+start_tapir() {
+  # Not through nsx: a function in the background would be a subshell, and $! its PID.
+  # `ip netns exec` execs the command, so $! is tapir's own PID.
+  ip netns exec "$NS" "$TAPIR" "$@" >"$WORK/tapir.log" 2>&1 &
+  TAPIR_PID=$!
+  PIDS+=("$TAPIR_PID")
+  for _ in $(seq 100); do
+    grep -q "serving on" "$WORK/tapir.log" && return 0
+    kill -0 "$TAPIR_PID" 2>/dev/null || fail "tapir exited early"
+    sleep 0.1
+  done
+  fail "tapir did not come up within 10 s"
+}
+
+# Stops the tapir started last with SIGTERM and waits for it to exit.
+stop_tapir() {
+  kill -TERM "$TAPIR_PID"
+  wait "$TAPIR_PID" || true
+}
+
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+pass() {
+  echo "ok - $*"
+}
