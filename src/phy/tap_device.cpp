@@ -133,13 +133,13 @@ TapDevice::TapDevice(TapConfig cfg) : name_(std::move(cfg.name)) {
   open_tun();
   try {
     configure_link(cfg.mtu);
+    // One spare byte per rx slot: a read() that fills it was longer than any legal frame.
+    rx_.allocate(cfg.rx_batch, max_frame_len(mtu_) + kVlanTagLen + 1);
+    tx_.allocate(cfg.tx_batch, max_frame_len(mtu_));
   } catch (...) {
     ::close(fd_);
     throw;
   }
-  // One spare byte per rx slot: a read() that fills it was longer than any legal frame.
-  rx_.allocate(cfg.rx_batch, max_frame_len(mtu_) + kVlanTagLen + 1);
-  tx_.allocate(cfg.tx_batch, max_frame_len(mtu_));
   SPDLOG_LOGGER_DEBUG(phy_log(), "{} {} (fd {}, mtu {}, rx batch {}, tx batch {})", name_,
                       created_ ? "created" : "attached", fd_, mtu_, rx_.slots, tx_.slots);
 }
