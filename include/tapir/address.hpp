@@ -81,5 +81,7 @@ constexpr MacAddr multicast_mac(Ipv4Addr group) {
 
 template <>
 struct std::hash<tapir::Ipv4Addr> {
-  std::size_t operator()(tapir::Ipv4Addr a) const noexcept { return std::hash<std::uint32_t>{}(a.value); }
+  std::size_t operator()(tapir::Ipv4Addr a) const noexcept {
+    return std::hash<std::uint32_t>{}(a.value);
+  }
 };

@@ -8,8 +8,8 @@ namespace tapir::detail {
 }
 
 #if defined(TAPIR_ENABLE_ASSERTS)
-#define TAPIR_ASSERT(cond, msg)                                                   \
-  do {                                                                            \
+#define TAPIR_ASSERT(cond, msg)                                                  \
+  do {                                                                           \
     if (!(cond)) ::tapir::detail::assert_fail(#cond, (msg), __FILE__, __LINE__); \
   } while (0)
 #else

@@ -22,7 +22,7 @@ template <class T, class E = Errno>
 class [[nodiscard]] Result {
  public:
   Result(const T& v) : v_(std::in_place_index<0>, v) {}  // NOLINT(google-explicit-constructor)
-  Result(T&& v) : v_(std::in_place_index<0>, std::move(v)) {}  // NOLINT
+  Result(T&& v) : v_(std::in_place_index<0>, std::move(v)) {}                  // NOLINT
   Result(Unexpected<E> e) : v_(std::in_place_index<1>, std::move(e.error)) {}  // NOLINT
   // An error value converts implicitly, so `return Errno::Inval;` reads naturally.
   Result(E e) requires(!std::is_same_v<T, E>) : v_(std::in_place_index<1>, e) {}  // NOLINT

@@ -23,52 +23,52 @@
   X(rx_drop_own_source, "dropped: source MAC is our own or a group address")         \
   X(tx_drop_device, "dropped: device refused the frame")
 
-#define TAPIR_ARP_COUNTERS(X)                                                          \
-  X(rx_requests, "requests received")                                                  \
-  X(rx_replies, "replies received")                                                    \
-  X(tx_requests, "requests sent")                                                      \
-  X(tx_replies, "replies sent")                                                        \
-  X(tx_gratuitous, "gratuitous announcements sent")                                    \
-  X(rx_gratuitous, "gratuitous announcements received")                                \
-  X(rx_drop_malformed, "dropped: truncated or bad length fields")                      \
-  X(rx_drop_unsupported, "dropped: hardware/protocol type is not Ethernet/IPv4")       \
-  X(rx_drop_bad_opcode, "dropped: opcode neither request nor reply")                   \
-  X(rx_drop_bad_sender, "dropped: sender address is broadcast, multicast or zero")     \
-  X(rx_drop_not_for_us, "ignored: request for another host's address")                 \
-  X(rx_conflict, "received a packet claiming our own IP address")                      \
-  X(cache_inserts, "neighbour entries created")                                        \
-  X(cache_updates, "neighbour entries refreshed or changed")                           \
-  X(cache_expired, "neighbour entries expired")                                        \
-  X(cache_evicted, "neighbour entries evicted because the cache was full")             \
-  X(resolve_failed, "resolutions given up after all retries")                          \
-  X(pending_queued, "packets queued waiting for resolution")                           \
-  X(pending_sent, "queued packets sent after resolution")                              \
-  X(pending_drop_full, "dropped: pending queue full")                                  \
+#define TAPIR_ARP_COUNTERS(X)                                                      \
+  X(rx_requests, "requests received")                                              \
+  X(rx_replies, "replies received")                                                \
+  X(tx_requests, "requests sent")                                                  \
+  X(tx_replies, "replies sent")                                                    \
+  X(tx_gratuitous, "gratuitous announcements sent")                                \
+  X(rx_gratuitous, "gratuitous announcements received")                            \
+  X(rx_drop_malformed, "dropped: truncated or bad length fields")                  \
+  X(rx_drop_unsupported, "dropped: hardware/protocol type is not Ethernet/IPv4")   \
+  X(rx_drop_bad_opcode, "dropped: opcode neither request nor reply")               \
+  X(rx_drop_bad_sender, "dropped: sender address is broadcast, multicast or zero") \
+  X(rx_drop_not_for_us, "ignored: request for another host's address")             \
+  X(rx_conflict, "received a packet claiming our own IP address")                  \
+  X(cache_inserts, "neighbour entries created")                                    \
+  X(cache_updates, "neighbour entries refreshed or changed")                       \
+  X(cache_expired, "neighbour entries expired")                                    \
+  X(cache_evicted, "neighbour entries evicted because the cache was full")         \
+  X(resolve_failed, "resolutions given up after all retries")                      \
+  X(pending_queued, "packets queued waiting for resolution")                       \
+  X(pending_sent, "queued packets sent after resolution")                          \
+  X(pending_drop_full, "dropped: pending queue full")                              \
   X(pending_drop_unresolved, "dropped: address never resolved")
 
-#define TAPIR_IPV4_COUNTERS(X)                                                         \
-  X(rx_packets, "datagrams received")                                                  \
-  X(rx_delivered, "datagrams delivered to a protocol")                                 \
-  X(tx_packets, "datagrams sent")                                                      \
-  X(rx_drop_truncated, "dropped: truncated header or payload")                         \
-  X(rx_drop_bad_version, "dropped: version is not 4")                                  \
-  X(rx_drop_bad_header_len, "dropped: IHL below 5 or beyond the packet")               \
-  X(rx_drop_bad_total_len, "dropped: total length below the header or beyond frame")   \
-  X(rx_drop_bad_checksum, "dropped: header checksum mismatch")                         \
-  X(rx_drop_bad_option, "dropped: malformed IP option")                                \
-  X(rx_drop_bad_source, "dropped: source is broadcast, multicast or our own address")  \
+#define TAPIR_IPV4_COUNTERS(X)                                                        \
+  X(rx_packets, "datagrams received")                                                 \
+  X(rx_delivered, "datagrams delivered to a protocol")                                \
+  X(tx_packets, "datagrams sent")                                                     \
+  X(rx_drop_truncated, "dropped: truncated header or payload")                        \
+  X(rx_drop_bad_version, "dropped: version is not 4")                                 \
+  X(rx_drop_bad_header_len, "dropped: IHL below 5 or beyond the packet")              \
+  X(rx_drop_bad_total_len, "dropped: total length below the header or beyond frame")  \
+  X(rx_drop_bad_checksum, "dropped: header checksum mismatch")                        \
+  X(rx_drop_bad_option, "dropped: malformed IP option")                               \
+  X(rx_drop_bad_source, "dropped: source is broadcast, multicast or our own address") \
   X(rx_drop_not_for_us, "dropped: destination is not our address or a broadcast")     \
-  X(rx_drop_unknown_protocol, "dropped: no handler for the protocol (ICMP sent)")      \
-  X(rx_fragments, "fragments received")                                                \
-  X(reassembled, "datagrams reassembled from fragments")                               \
-  X(reasm_drop_timeout, "dropped: reassembly timed out (30 s)")                        \
-  X(reasm_drop_overlap, "dropped: overlapping fragments")                              \
-  X(reasm_drop_too_big, "dropped: reassembled size above 65535")                       \
-  X(reasm_drop_memory, "dropped: reassembly memory limit reached")                     \
-  X(reasm_drop_inconsistent, "dropped: fragments disagree on the datagram length")     \
-  X(tx_fragmented, "datagrams fragmented on send")                                     \
-  X(tx_fragments, "fragments sent")                                                    \
-  X(tx_drop_too_big, "dropped: above the MTU with DF set or above 65535")              \
+  X(rx_drop_unknown_protocol, "dropped: no handler for the protocol (ICMP sent)")     \
+  X(rx_fragments, "fragments received")                                               \
+  X(reassembled, "datagrams reassembled from fragments")                              \
+  X(reasm_drop_timeout, "dropped: reassembly timed out (30 s)")                       \
+  X(reasm_drop_overlap, "dropped: overlapping fragments")                             \
+  X(reasm_drop_too_big, "dropped: reassembled size above 65535")                      \
+  X(reasm_drop_memory, "dropped: reassembly memory limit reached")                    \
+  X(reasm_drop_inconsistent, "dropped: fragments disagree on the datagram length")    \
+  X(tx_fragmented, "datagrams fragmented on send")                                    \
+  X(tx_fragments, "fragments sent")                                                   \
+  X(tx_drop_too_big, "dropped: above the MTU with DF set or above 65535")             \
   X(tx_drop_no_route, "dropped: no route to the destination")
 
 #define TAPIR_ICMP_COUNTERS(X)                                                         \
@@ -88,23 +88,23 @@
   X(rx_drop_bad_checksum, "dropped: checksum mismatch")                                \
   X(rx_drop_broadcast_echo, "ignored: echo request to a broadcast address")
 
-#define TAPIR_UDP_COUNTERS(X)                                              \
-  X(rx_datagrams, "datagrams received")                                    \
-  X(tx_datagrams, "datagrams sent")                                        \
-  X(rx_drop_truncated, "dropped: shorter than a UDP header")               \
-  X(rx_drop_bad_length, "dropped: length field disagrees with IP length")  \
-  X(rx_drop_bad_checksum, "dropped: checksum mismatch")                    \
-  X(rx_drop_no_port, "dropped: no socket on the port (ICMP sent)")         \
+#define TAPIR_UDP_COUNTERS(X)                                             \
+  X(rx_datagrams, "datagrams received")                                   \
+  X(tx_datagrams, "datagrams sent")                                       \
+  X(rx_drop_truncated, "dropped: shorter than a UDP header")              \
+  X(rx_drop_bad_length, "dropped: length field disagrees with IP length") \
+  X(rx_drop_bad_checksum, "dropped: checksum mismatch")                   \
+  X(rx_drop_no_port, "dropped: no socket on the port (ICMP sent)")        \
   X(rx_drop_buffer_full, "dropped: socket receive buffer full")
 
-#define TAPIR_TCP_COUNTERS(X)                                              \
-  X(rx_segments, "segments received")                                      \
-  X(tx_segments, "segments sent")                                          \
-  X(rx_drop_truncated, "dropped: shorter than a TCP header")               \
-  X(rx_drop_bad_offset, "dropped: data offset below 5 or beyond segment")  \
-  X(rx_drop_bad_checksum, "dropped: checksum mismatch")                    \
-  X(rx_drop_bad_option, "dropped: malformed option")                       \
-  X(rx_drop_bad_flags, "dropped: illegal flag combination")                \
+#define TAPIR_TCP_COUNTERS(X)                                             \
+  X(rx_segments, "segments received")                                     \
+  X(tx_segments, "segments sent")                                         \
+  X(rx_drop_truncated, "dropped: shorter than a TCP header")              \
+  X(rx_drop_bad_offset, "dropped: data offset below 5 or beyond segment") \
+  X(rx_drop_bad_checksum, "dropped: checksum mismatch")                   \
+  X(rx_drop_bad_option, "dropped: malformed option")                      \
+  X(rx_drop_bad_flags, "dropped: illegal flag combination")               \
   X(tx_resets, "resets sent")
 
 #define TAPIR_DECLARE_COUNTER(name, help) std::uint64_t name = 0;
@@ -142,13 +142,13 @@ struct Stats {
 // Calls f(group, name, help, value) for every counter, in declaration order.
 template <class F>
 void visit_counters(const Stats& s, F&& f) {
-#define TAPIR_VISIT(group, member)                                                      \
-  [&](const auto& g) {                                                                  \
-    (void)g;                                                                            \
-    member(TAPIR_VISIT_ONE)                                                             \
+#define TAPIR_VISIT(group, member) \
+  [&](const auto& g) {             \
+    (void)g;                       \
+    member(TAPIR_VISIT_ONE)        \
   }(s.group);
-#define TAPIR_VISIT_ONE(name, help) f(std::string_view(kGroup), std::string_view(#name), \
-                                      std::string_view(help), g.name);
+#define TAPIR_VISIT_ONE(name, help) \
+  f(std::string_view(kGroup), std::string_view(#name), std::string_view(help), g.name);
   {
     static constexpr const char* kGroup = "eth";
     TAPIR_VISIT(eth, TAPIR_ETH_COUNTERS)

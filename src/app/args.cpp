@@ -17,7 +17,8 @@ std::uint64_t parse_uint_flag(std::string_view flag, std::string_view value, std
                               std::uint64_t max) {
   std::uint64_t v = 0;
   auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (value.empty() || ec != std::errc{} || p != value.data() + value.size() || v < min || v > max) {
+  if (value.empty() || ec != std::errc{} || p != value.data() + value.size() || v < min ||
+      v > max) {
     bad(flag, value, "an integer from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return v;
@@ -74,7 +75,8 @@ Args::Args(const std::vector<FlagSpec>& specs, int argc, char** argv, int first)
       name = arg.substr(0, eq);
       inline_value = arg.substr(eq + 1);
     }
-    auto spec = std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return s.name == name; });
+    auto spec =
+        std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return s.name == name; });
     if (spec == specs.end()) {
       throw UsageError("unknown option '" + std::string(name) + "' (see --help)");
     }
@@ -111,8 +113,10 @@ std::string usage_text(std::string_view command, std::string_view synopsis,
   for (const auto& s : specs) {
     std::string left = "  " + std::string(s.name);
     if (!s.value.empty()) left += " " + std::string(s.value);
-    if (left.size() < 26) left.resize(26, ' ');
-    else left += "  ";
+    if (left.size() < 26)
+      left.resize(26, ' ');
+    else
+      left += "  ";
     out += left + std::string(s.help) + "\n";
   }
   return out;

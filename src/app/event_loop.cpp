@@ -77,7 +77,8 @@ int EventLoop::run() {
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) ready.push_back(fds[i].fd);
     }
     for (int fd : ready) {
-      auto it = std::find_if(watches_.begin(), watches_.end(), [fd](const Watch& w) { return w.fd == fd; });
+      auto it = std::find_if(watches_.begin(), watches_.end(),
+                             [fd](const Watch& w) { return w.fd == fd; });
       if (it != watches_.end()) {
         auto cb = it->cb;
         cb();

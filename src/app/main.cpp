@@ -23,8 +23,8 @@ constexpr Command kCommands[] = {
 void print_help(std::FILE* out) {
   std::fputs("Usage: tapir COMMAND [OPTIONS]\n\nCommands:\n", out);
   for (const auto& c : kCommands) {
-    std::fprintf(out, "  %-10s %.*s\n", std::string(c.name).c_str(), static_cast<int>(c.summary.size()),
-                 c.summary.data());
+    std::fprintf(out, "  %-10s %.*s\n", std::string(c.name).c_str(),
+                 static_cast<int>(c.summary.size()), c.summary.data());
   }
   std::fputs("\nRun 'tapir COMMAND --help' for a command's options.\n", out);
 }

@@ -33,15 +33,16 @@ StackSetup parse_stack_flags(const Args& args) {
     auto a = s.config.address.addr;
     if (a.is_unspecified() || a.is_multicast() || a.is_broadcast() ||
         s.config.address.directed_broadcast() == a || s.config.address.prefix_len == 0) {
-      throw UsageError("--ip: invalid value '" + *v +
-                       "': expected a unicast host address with a prefix of 1..32, like 10.0.0.2/24");
+      throw UsageError(
+          "--ip: invalid value '" + *v +
+          "': expected a unicast host address with a prefix of 1..32, like 10.0.0.2/24");
     }
   }
   if (auto v = args.get("--gateway")) {
     auto gw = parse_ipv4_flag("--gateway", *v);
     if (!s.config.address.contains(gw) || gw == s.config.address.addr) {
-      throw UsageError("--gateway: invalid value '" + *v + "': the gateway must be another host on " +
-                       s.config.address.to_string());
+      throw UsageError("--gateway: invalid value '" + *v +
+                       "': the gateway must be another host on " + s.config.address.to_string());
     }
     s.config.gateway = gw;
   }

@@ -21,10 +21,10 @@ struct Datagram {
 struct IcmpError {
   std::uint8_t type = 0;
   std::uint8_t code = 0;
-  std::uint32_t rest = 0;          // e.g. next-hop MTU for fragmentation needed (RFC 1191)
-  Ipv4Addr reporter;               // who sent the error
-  wire::Ipv4Repr inner;            // the header of our datagram, as quoted
-  Bytes inner_payload;             // at least its first 8 octets (ports of UDP/TCP)
+  std::uint32_t rest = 0;  // e.g. next-hop MTU for fragmentation needed (RFC 1191)
+  Ipv4Addr reporter;       // who sent the error
+  wire::Ipv4Repr inner;    // the header of our datagram, as quoted
+  Bytes inner_payload;     // at least its first 8 octets (ports of UDP/TCP)
 };
 
 // A protocol above IP (ICMP, IGMP, UDP, TCP).

@@ -67,8 +67,8 @@ void Icmp::on_echo_request(const Datagram& d, const Icmpv4Repr& req, Instant now
   // data unchanged, from the address the request was sent to.
   Icmpv4Repr reply{type::kEchoReply, 0, req.rest, req.data};
   SendParams p{.dst = d.ip.src, .proto = wire::IpProto::Icmp, .src = d.ip.dst};
-  auto err = ip_.send(p, reply.buffer_len(),
-                      [&](MutBytes out, const wire::Ipv4Repr&) { reply.emit(out); }, now);
+  auto err = ip_.send(
+      p, reply.buffer_len(), [&](MutBytes out, const wire::Ipv4Repr&) { reply.emit(out); }, now);
   if (err == Errno::Ok) ++stats_.tx_echo_replies;
 }
 
@@ -76,8 +76,8 @@ Errno Icmp::send_echo_request(Ipv4Addr dst, std::uint16_t ident, std::uint16_t s
                               Instant now, std::uint8_t ttl) {
   Icmpv4Repr req{type::kEchoRequest, 0, Icmpv4Repr::echo_rest(ident, seq), data};
   SendParams p{.dst = dst, .proto = wire::IpProto::Icmp, .ttl = ttl};
-  auto err = ip_.send(p, req.buffer_len(),
-                      [&](MutBytes out, const wire::Ipv4Repr&) { req.emit(out); }, now);
+  auto err = ip_.send(
+      p, req.buffer_len(), [&](MutBytes out, const wire::Ipv4Repr&) { req.emit(out); }, now);
   if (err == Errno::Ok) ++stats_.tx_echo_requests;
   return err;
 }
@@ -157,13 +157,15 @@ void Icmp::send_error(std::uint8_t t, std::uint8_t code, const wire::Ipv4Repr& i
   std::size_t quote_len = ip.header_len() + quote_payload;
   std::array<std::byte, 576> quote;
   wire::Ipv4Repr original = ip;
-  original.payload_len = static_cast<std::uint16_t>(std::max<std::size_t>(ip.payload_len, payload.size()));
+  original.payload_len =
+      static_cast<std::uint16_t>(std::max<std::size_t>(ip.payload_len, payload.size()));
   original.emit(MutBytes(quote));
   std::memcpy(quote.data() + ip.header_len(), payload.data(), quote_payload);
   Icmpv4Repr msg{t, code, rest, Bytes(quote).first(quote_len)};
   SendParams p{.dst = ip.src, .proto = wire::IpProto::Icmp};
-  if (ip_.send(p, msg.buffer_len(), [&](MutBytes out, const wire::Ipv4Repr&) { msg.emit(out); },
-               now) == Errno::Ok) {
+  if (ip_.send(
+          p, msg.buffer_len(), [&](MutBytes out, const wire::Ipv4Repr&) { msg.emit(out); }, now) ==
+      Errno::Ok) {
     ++(t == type::kDestUnreachable ? stats_.tx_dest_unreachable : stats_.tx_other_errors);
     SPDLOG_LOGGER_DEBUG(&log_, "sent type={} code={} to {}", t, code, ip.src.to_string());
   }

@@ -52,10 +52,18 @@ void Ipv4Layer::on_ipv4(Bytes bytes, Instant now, bool link_multicast) {
   auto view = Ipv4View::checked(bytes);
   if (!view) {
     switch (view.error()) {
-      case wire::ParseError::BadVersion: ++stats_.ipv4.rx_drop_bad_version; break;
-      case wire::ParseError::BadHeaderLen: ++stats_.ipv4.rx_drop_bad_header_len; break;
-      case wire::ParseError::BadTotalLen: ++stats_.ipv4.rx_drop_bad_total_len; break;
-      default: ++stats_.ipv4.rx_drop_truncated; break;
+      case wire::ParseError::BadVersion:
+        ++stats_.ipv4.rx_drop_bad_version;
+        break;
+      case wire::ParseError::BadHeaderLen:
+        ++stats_.ipv4.rx_drop_bad_header_len;
+        break;
+      case wire::ParseError::BadTotalLen:
+        ++stats_.ipv4.rx_drop_bad_total_len;
+        break;
+      default:
+        ++stats_.ipv4.rx_drop_truncated;
+        break;
     }
     SPDLOG_LOGGER_DEBUG(&log_, "drop {}", wire::to_string(view.error()));
     return;
@@ -80,7 +88,8 @@ void Ipv4Layer::on_ipv4(Bytes bytes, Instant now, bool link_multicast) {
     ++stats_.ipv4.rx_drop_not_for_us;
     return;
   }
-  Datagram d{*repr, view->payload(), link_multicast, cfg_.address.directed_broadcast() == repr->dst};
+  Datagram d{*repr, view->payload(), link_multicast,
+             cfg_.address.directed_broadcast() == repr->dst};
   if (!view->is_fragment()) {
     deliver(d, now);
     return;
@@ -161,9 +170,8 @@ Errno Ipv4Layer::send_fragmented(const Ipv4Repr& whole, Ipv4Addr hop, FillPayloa
   for (std::size_t i = 0; i < whole.options_len;) {
     auto kind = std::to_integer<std::uint8_t>(whole.options[i]);
     if (kind == wire::ipv4_option::kEnd) break;
-    std::size_t len = kind == wire::ipv4_option::kNop
-                          ? 1
-                          : std::to_integer<std::uint8_t>(whole.options[i + 1]);
+    std::size_t len =
+        kind == wire::ipv4_option::kNop ? 1 : std::to_integer<std::uint8_t>(whole.options[i + 1]);
     if (kind & 0x80) {
       std::copy_n(whole.options.begin() + static_cast<std::ptrdiff_t>(i), len,
                   later.options.begin() + later.options_len);

@@ -47,8 +47,8 @@ bool Reassembly::fill(Entry& e, std::size_t first, std::size_t last, Bytes paylo
   if (covered != len) {
     // Part of the fragment lands on octets we already hold: fine only if identical.
     std::size_t held = std::min(e.data.size(), last + 1);
-    if (held < first + 1 || std::memcmp(e.data.data() + first, payload.data(),
-                                        std::min(len, held - first)) != 0) {
+    if (held < first + 1 ||
+        std::memcmp(e.data.data() + first, payload.data(), std::min(len, held - first)) != 0) {
       return false;
     }
   }

@@ -77,9 +77,15 @@ void EthernetLayer::on_arp(Bytes payload, Instant now) {
   auto parsed = ArpRepr::parse(payload);
   if (!parsed) {
     switch (parsed.error()) {
-      case wire::ParseError::Unsupported: ++stats_.arp.rx_drop_unsupported; break;
-      case wire::ParseError::BadFlags: ++stats_.arp.rx_drop_bad_opcode; break;
-      default: ++stats_.arp.rx_drop_malformed; break;
+      case wire::ParseError::Unsupported:
+        ++stats_.arp.rx_drop_unsupported;
+        break;
+      case wire::ParseError::BadFlags:
+        ++stats_.arp.rx_drop_bad_opcode;
+        break;
+      default:
+        ++stats_.arp.rx_drop_malformed;
+        break;
     }
     SPDLOG_LOGGER_DEBUG(&arp_log_, "drop {}", wire::to_string(parsed.error()));
     return;

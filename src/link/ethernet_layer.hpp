@@ -33,8 +33,8 @@ class Ipv4Receiver {
 
 class EthernetLayer {
  public:
-  EthernetLayer(phy::Device& dev, MacAddr mac, Ipv4Cidr addr, std::size_t mtu,
-                const ArpConfig& arp, Stats& stats);
+  EthernetLayer(phy::Device& dev, MacAddr mac, Ipv4Cidr addr, std::size_t mtu, const ArpConfig& arp,
+                Stats& stats);
 
   void set_receiver(Ipv4Receiver* up) { up_ = up; }
   MacAddr mac() const { return mac_; }

@@ -24,9 +24,9 @@ struct NeighborEntry {
   enum class State : std::uint8_t { Incomplete, Reachable };
   State state = State::Incomplete;
   MacAddr mac;
-  Instant expires_at;      // Reachable: when the entry is forgotten
-  Instant refresh_at;      // Reachable: after this, the next use sends a unicast re-request
-  Instant next_request;    // Incomplete: when to send the next request
+  Instant expires_at;    // Reachable: when the entry is forgotten
+  Instant refresh_at;    // Reachable: after this, the next use sends a unicast re-request
+  Instant next_request;  // Incomplete: when to send the next request
   std::uint32_t requests_sent = 0;
   bool refresh_pending = false;
   std::deque<std::vector<std::byte>> pending;  // IPv4 datagrams waiting for the MAC

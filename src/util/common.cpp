@@ -81,10 +81,14 @@ std::vector<std::byte> bytes_from_hex(std::string_view hex) {
   for (char c : hex) {
     if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == ':') continue;
     int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else return {};
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
+    else
+      return {};
     if (high < 0) {
       high = v;
     } else {

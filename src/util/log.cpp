@@ -12,7 +12,8 @@ namespace {
 struct Registry {
   std::mutex mu;
   std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> loggers;
-  std::shared_ptr<spdlog::sinks::sink> sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  std::shared_ptr<spdlog::sinks::sink> sink =
+      std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   spdlog::level::level_enum level = spdlog::level::warn;
 };
 Registry& registry() {

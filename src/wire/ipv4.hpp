@@ -69,7 +69,9 @@ class Ipv4Packet {
   bool dont_frag() const { return (flags_frag() & kFlagDf) != 0; }
   bool more_frags() const { return (flags_frag() & kFlagMf) != 0; }
   // The fragment offset in octets (the field counts 8-octet units).
-  std::uint16_t frag_offset() const { return static_cast<std::uint16_t>((flags_frag() & 0x1fff) * 8); }
+  std::uint16_t frag_offset() const {
+    return static_cast<std::uint16_t>((flags_frag() & 0x1fff) * 8);
+  }
   bool reserved_flag() const { return (flags_frag() & 0x8000) != 0; }
   std::uint8_t ttl() const { return load_u8(b_, ipv4_field::kTtl.off); }
   IpProto protocol() const { return IpProto{load_u8(b_, ipv4_field::kProto.off)}; }
@@ -89,7 +91,9 @@ class Ipv4Packet {
   void set_total_len(std::uint16_t v) requires WritableSpan<S> {
     store_be16(b_, ipv4_field::kTotalLen.off, v);
   }
-  void set_ident(std::uint16_t v) requires WritableSpan<S> { store_be16(b_, ipv4_field::kIdent.off, v); }
+  void set_ident(std::uint16_t v) requires WritableSpan<S> {
+    store_be16(b_, ipv4_field::kIdent.off, v);
+  }
   void set_flags_frag(bool df, bool mf, std::uint16_t offset_bytes) requires WritableSpan<S> {
     std::uint16_t v = static_cast<std::uint16_t>((df ? kFlagDf : 0) | (mf ? kFlagMf : 0) |
                                                  ((offset_bytes / 8) & 0x1fff));
@@ -99,8 +103,12 @@ class Ipv4Packet {
   void set_protocol(IpProto p) requires WritableSpan<S> {
     store_u8(b_, ipv4_field::kProto.off, static_cast<std::uint8_t>(p));
   }
-  void set_src(Ipv4Addr a) requires WritableSpan<S> { store_be32(b_, ipv4_field::kSrc.off, a.value); }
-  void set_dst(Ipv4Addr a) requires WritableSpan<S> { store_be32(b_, ipv4_field::kDst.off, a.value); }
+  void set_src(Ipv4Addr a) requires WritableSpan<S> {
+    store_be32(b_, ipv4_field::kSrc.off, a.value);
+  }
+  void set_dst(Ipv4Addr a) requires WritableSpan<S> {
+    store_be32(b_, ipv4_field::kDst.off, a.value);
+  }
   void fill_checksum() requires WritableSpan<S> {
     store_be16(b_, ipv4_field::kChecksum.off, 0);
     store_be16(b_, ipv4_field::kChecksum.off, internet_checksum(header()));
@@ -145,7 +153,8 @@ struct Ipv4Repr {
   std::uint8_t options_len = 0;
 
   // Semantic checks on a checked view: header checksum (unless ignored) and option structure.
-  static Result<Ipv4Repr, ParseError> parse(const Ipv4View& p, ChecksumMode mode = ChecksumMode::Verify);
+  static Result<Ipv4Repr, ParseError> parse(const Ipv4View& p,
+                                            ChecksumMode mode = ChecksumMode::Verify);
   std::size_t header_len() const { return Ipv4View::kMinHeaderLen + options_len; }
   std::size_t total_len() const { return header_len() + payload_len; }
   // Writes exactly header_len() octets with a valid checksum into `out` (sized by the caller).

@@ -10,16 +10,26 @@ namespace tapir::wire {
 
 std::string_view to_string(ParseError e) {
   switch (e) {
-    case ParseError::Truncated: return "truncated";
-    case ParseError::BadVersion: return "bad_version";
-    case ParseError::BadHeaderLen: return "bad_header_len";
-    case ParseError::BadTotalLen: return "bad_total_len";
-    case ParseError::BadChecksum: return "bad_checksum";
-    case ParseError::BadOption: return "bad_option";
-    case ParseError::BadFlags: return "bad_flags";
-    case ParseError::BadPort: return "bad_port";
-    case ParseError::BadAddress: return "bad_address";
-    case ParseError::Unsupported: return "unsupported";
+    case ParseError::Truncated:
+      return "truncated";
+    case ParseError::BadVersion:
+      return "bad_version";
+    case ParseError::BadHeaderLen:
+      return "bad_header_len";
+    case ParseError::BadTotalLen:
+      return "bad_total_len";
+    case ParseError::BadChecksum:
+      return "bad_checksum";
+    case ParseError::BadOption:
+      return "bad_option";
+    case ParseError::BadFlags:
+      return "bad_flags";
+    case ParseError::BadPort:
+      return "bad_port";
+    case ParseError::BadAddress:
+      return "bad_address";
+    case ParseError::Unsupported:
+      return "unsupported";
   }
   return "unknown";
 }

@@ -17,7 +17,8 @@ Frame echo_request_frame(std::uint16_t seq) {
 }
 }  // namespace
 
-TEST_CASE("the stack announces itself with a gratuitous ARP on start", "[stack][arp][rfc5227-2.3]") {
+TEST_CASE("the stack announces itself with a gratuitous ARP on start",
+          "[stack][arp][rfc5227-2.3]") {
   ManualClock clock;
   phy::QueueDevice dev;
   Stack s(dev, config_for(kMacB, kIpB));
@@ -57,7 +58,8 @@ TEST_CASE("ARP request for another address gets no answer", "[stack][arp][rfc826
   CHECK(p.stack.neighbors(p.clock.now()).empty());
 }
 
-TEST_CASE("outgoing packets wait for resolution, then all go out", "[stack][arp][rfc1122-2.3.2.2]") {
+TEST_CASE("outgoing packets wait for resolution, then all go out",
+          "[stack][arp][rfc1122-2.3.2.2]") {
   ScriptedPeer p;
   // Three pings to an unresolved address: one request goes out, three datagrams wait.
   std::size_t requests = 0;
@@ -112,7 +114,8 @@ TEST_CASE("requests are retried with backoff, then queued packets are dropped",
   CHECK(p.stack.neighbors(p.clock.now()).empty());
 }
 
-TEST_CASE("entries expire, and an entry in use is refreshed by unicast", "[stack][arp][rfc1122-2.3.2.1]") {
+TEST_CASE("entries expire, and an entry in use is refreshed by unicast",
+          "[stack][arp][rfc1122-2.3.2.1]") {
   ScriptedPeer p;
   p.introduce();
   // At 46 s (past refresh_after = 45 s) a reply goes out and a unicast request with it.
@@ -135,7 +138,9 @@ TEST_CASE("a peer's gratuitous ARP updates its existing entry", "[stack][arp][rf
   ScriptedPeer p;
   p.introduce();
   MacAddr moved{{0x52, 0x54, 0, 0xaa, 0xbb, 0xcc}};
-  CHECK(p.send(arp_frame(MacAddr::broadcast(), {ArpOp::Request, moved, kPeerIp, MacAddr{}, kPeerIp})).empty());
+  CHECK(
+      p.send(arp_frame(MacAddr::broadcast(), {ArpOp::Request, moved, kPeerIp, MacAddr{}, kPeerIp}))
+          .empty());
   auto n = p.stack.neighbors(p.clock.now());
   REQUIRE(n.size() == 1);
   CHECK(n[0].mac == moved);
@@ -143,7 +148,8 @@ TEST_CASE("a peer's gratuitous ARP updates its existing entry", "[stack][arp][rf
   // A gratuitous ARP from a host we never talked to does not create an entry (RFC 826
   // merge rule: only the target adds).
   Ipv4Addr other = Ipv4Addr::from_octets(10, 0, 0, 9);
-  CHECK(p.send(arp_frame(MacAddr::broadcast(), {ArpOp::Request, moved, other, MacAddr{}, other})).empty());
+  CHECK(p.send(arp_frame(MacAddr::broadcast(), {ArpOp::Request, moved, other, MacAddr{}, other}))
+            .empty());
   CHECK(p.stack.neighbors(p.clock.now()).size() == 1);
 }
 

@@ -32,7 +32,8 @@ struct TwoStacks {
   phy::MemoryWire wire;
   Stack a{wire.end_a(), config_for(kMacA, kIpA)};
   Stack b{wire.end_b(), config_for(kMacB, kIpB)};
-  SimLoop sim{clock, {&a, &b}, [this] { return wire.end_a().pending() + wire.end_b().pending() > 0; }};
+  SimLoop sim{
+      clock, {&a, &b}, [this] { return wire.end_a().pending() + wire.end_b().pending() > 0; }};
 };
 
 // One stack (10.0.0.2) and a scripted peer (10.0.0.1) that injects frames and reads the

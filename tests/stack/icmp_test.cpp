@@ -39,7 +39,8 @@ TEST_CASE("two stacks ping each other over a MemoryWire", "[stack][icmp][rfc792]
   CHECK(t.b.stats().icmp.tx_echo_replies == 20);
 }
 
-TEST_CASE("a 4000-byte ping is fragmented both ways and reassembled", "[stack][icmp][ipv4][rfc815]") {
+TEST_CASE("a 4000-byte ping is fragmented both ways and reassembled",
+          "[stack][icmp][ipv4][rfc815]") {
   TwoStacks t;
   std::vector<std::byte> got;
   t.a.on_ping_reply([&](const PingReply& r, Instant) { got.assign(r.data.begin(), r.data.end()); });
@@ -67,12 +68,14 @@ TEST_CASE("the largest echo (65507 data octets) round-trips; one octet more is E
   CHECK(t.a.send_ping(kIpB, 1, 2, pattern(65508), t.clock.now()) == Errno::MsgSize);
 }
 
-TEST_CASE("echo reply from a scripted peer's request keeps id, seq and data", "[stack][icmp][rfc792]") {
+TEST_CASE("echo reply from a scripted peer's request keeps id, seq and data",
+          "[stack][icmp][rfc792]") {
   ScriptedPeer p;
   p.introduce();
   auto data = pattern(32);
   auto msg = icmp_message(wire::icmp_type::kEchoRequest, 0x1234, 9, data);
-  auto out = p.send(ipv4_frame(kPeerMac, kMacB, ip_header(kPeerIp, kIpB, wire::IpProto::Icmp), msg));
+  auto out =
+      p.send(ipv4_frame(kPeerMac, kMacB, ip_header(kPeerIp, kIpB, wire::IpProto::Icmp), msg));
   REQUIRE(out.size() == 1);
   auto d = decode(out[0]);
   CHECK(d.eth.dst == kPeerMac);
@@ -90,9 +93,9 @@ TEST_CASE("echo requests to a broadcast address are ignored", "[stack][icmp][rfc
   ScriptedPeer p;
   p.introduce();
   auto msg = icmp_message(wire::icmp_type::kEchoRequest, 1, 1, {});
-  auto out = p.send(ipv4_frame(kPeerMac, MacAddr::broadcast(),
-                               ip_header(kPeerIp, Ipv4Addr::from_octets(10, 0, 0, 255), wire::IpProto::Icmp),
-                               msg));
+  auto out = p.send(ipv4_frame(
+      kPeerMac, MacAddr::broadcast(),
+      ip_header(kPeerIp, Ipv4Addr::from_octets(10, 0, 0, 255), wire::IpProto::Icmp), msg));
   CHECK(out.empty());
   CHECK(p.stack.stats().icmp.rx_drop_broadcast_echo == 1);
 }
@@ -102,7 +105,8 @@ TEST_CASE("unknown protocol gets ICMP protocol unreachable quoting the datagram"
   ScriptedPeer p;
   p.introduce();
   std::vector<std::byte> body(12, std::byte{0xab});
-  auto out = p.send(ipv4_frame(kPeerMac, kMacB, ip_header(kPeerIp, kIpB, wire::IpProto{253}), body));
+  auto out =
+      p.send(ipv4_frame(kPeerMac, kMacB, ip_header(kPeerIp, kIpB, wire::IpProto{253}), body));
   REQUIRE(out.size() == 1);
   auto d = decode(out[0]);
   REQUIRE(d.icmp);
@@ -120,14 +124,16 @@ TEST_CASE("ICMP errors are rate limited", "[stack][icmp][rfc1122-3.2.2]") {
   std::vector<std::byte> body(8);
   std::size_t sent = 0;
   for (int i = 0; i < 50; ++i) {
-    sent += p.send(ipv4_frame(kPeerMac, kMacB, ip_header(kPeerIp, kIpB, wire::IpProto{253}), body)).size();
+    sent += p.send(ipv4_frame(kPeerMac, kMacB, ip_header(kPeerIp, kIpB, wire::IpProto{253}), body))
+                .size();
   }
   // The bucket holds 10 errors and refills at 100/s: no time passed, so 10 went out.
   CHECK(sent == 10);
   CHECK(p.stack.stats().icmp.tx_rate_limited == 40);
   sent = p.advance(std::chrono::milliseconds(100)).size();
   for (int i = 0; i < 20; ++i) {
-    sent += p.send(ipv4_frame(kPeerMac, kMacB, ip_header(kPeerIp, kIpB, wire::IpProto{253}), body)).size();
+    sent += p.send(ipv4_frame(kPeerMac, kMacB, ip_header(kPeerIp, kIpB, wire::IpProto{253}), body))
+                .size();
   }
   CHECK(sent == 10);
 }

@@ -103,13 +103,15 @@ TEST_CASE("reassembly memory is bounded", "[stack][ipv4]") {
   CHECK(p.stack.stats().ipv4.reasm_drop_memory == 1);
 }
 
-TEST_CASE("datagrams to the directed and limited broadcast are accepted", "[stack][ipv4][rfc1122-3.3.6]") {
+TEST_CASE("datagrams to the directed and limited broadcast are accepted",
+          "[stack][ipv4][rfc1122-3.3.6]") {
   ScriptedPeer p;
   p.introduce();
   std::vector<std::byte> body(4);
   for (auto dst : {Ipv4Addr::from_octets(10, 0, 0, 255), Ipv4Addr::broadcast()}) {
     // Protocol 253 to a broadcast: delivered to IP, but no ICMP error about a broadcast.
-    CHECK(p.send(ipv4_frame(kPeerMac, MacAddr::broadcast(), ip_header(kPeerIp, dst, wire::IpProto{253}), body))
+    CHECK(p.send(ipv4_frame(kPeerMac, MacAddr::broadcast(),
+                            ip_header(kPeerIp, dst, wire::IpProto{253}), body))
               .empty());
   }
   CHECK(p.stack.stats().ipv4.rx_drop_unknown_protocol == 2);
@@ -122,7 +124,8 @@ TEST_CASE("off-link destinations go to the gateway's MAC; no gateway is ENETUNRE
   cfg.gateway = kPeerIp;
   ScriptedPeer p(cfg);
   p.introduce();
-  REQUIRE(p.stack.send_ping(Ipv4Addr::from_octets(192, 0, 2, 1), 1, 1, {}, p.clock.now()) == Errno::Ok);
+  REQUIRE(p.stack.send_ping(Ipv4Addr::from_octets(192, 0, 2, 1), 1, 1, {}, p.clock.now()) ==
+          Errno::Ok);
   auto out = p.dev.take_transmitted();
   REQUIRE(out.size() == 1);
   auto d = decode(out[0]);
@@ -135,7 +138,8 @@ TEST_CASE("off-link destinations go to the gateway's MAC; no gateway is ENETUNRE
   CHECK(q.stack.stats().ipv4.tx_drop_no_route == 1);
 }
 
-TEST_CASE("outgoing fragments carry 8-octet-aligned offsets and the right flags", "[stack][ipv4][rfc791]") {
+TEST_CASE("outgoing fragments carry 8-octet-aligned offsets and the right flags",
+          "[stack][ipv4][rfc791]") {
   ScriptedPeer p;
   p.introduce();
   std::vector<std::byte> data(3000);

@@ -41,7 +41,8 @@ TEST_CASE("frames truncated at every header boundary are counted, not crashed on
   SECTION("an ICMP message shorter than its header") {
     // IPv4 says 4 octets of payload: consistent at the IP layer, truncated for ICMP.
     std::vector<std::byte> four(4);
-    CHECK(p.send(ipv4_frame(kPeerMac, kMacB, ip_header(kPeerIp, kIpB, wire::IpProto::Icmp), four)).empty());
+    CHECK(p.send(ipv4_frame(kPeerMac, kMacB, ip_header(kPeerIp, kIpB, wire::IpProto::Icmp), four))
+              .empty());
     CHECK(st.icmp.rx_drop_truncated == 1);
   }
   SECTION("an ARP body cut short") {
@@ -93,22 +94,26 @@ TEST_CASE("malformed IPv4 options are dropped", "[stack][malformed][ipv4][rfc791
   CHECK(p.send(ipv4_frame(kPeerMac, kMacB, ip, msg)).size() == 1);
 }
 
-TEST_CASE("broadcast or multicast sources are dropped", "[stack][malformed][ipv4][rfc1122-3.2.1.3]") {
+TEST_CASE("broadcast or multicast sources are dropped",
+          "[stack][malformed][ipv4][rfc1122-3.2.1.3]") {
   ScriptedPeer p;
   p.introduce();
   auto msg = icmp_message(wire::icmp_type::kEchoRequest, 1, 1, {});
   for (auto src : {Ipv4Addr::broadcast(), Ipv4Addr::from_octets(224, 0, 0, 5),
                    Ipv4Addr::from_octets(10, 0, 0, 255), kIpB}) {
-    CHECK(p.send(ipv4_frame(kPeerMac, kMacB, ip_header(src, kIpB, wire::IpProto::Icmp), msg)).empty());
+    CHECK(p.send(ipv4_frame(kPeerMac, kMacB, ip_header(src, kIpB, wire::IpProto::Icmp), msg))
+              .empty());
   }
   CHECK(p.stack.stats().ipv4.rx_drop_bad_source == 4);
 }
 
-TEST_CASE("unicast IP in a link-layer broadcast is dropped", "[stack][malformed][ipv4][rfc1122-3.3.6]") {
+TEST_CASE("unicast IP in a link-layer broadcast is dropped",
+          "[stack][malformed][ipv4][rfc1122-3.3.6]") {
   ScriptedPeer p;
   p.introduce();
   auto msg = icmp_message(wire::icmp_type::kEchoRequest, 1, 1, {});
-  CHECK(p.send(ipv4_frame(kPeerMac, MacAddr::broadcast(), ip_header(kPeerIp, kIpB, wire::IpProto::Icmp), msg))
+  CHECK(p.send(ipv4_frame(kPeerMac, MacAddr::broadcast(),
+                          ip_header(kPeerIp, kIpB, wire::IpProto::Icmp), msg))
             .empty());
   CHECK(p.stack.stats().ipv4.rx_drop_not_for_us == 1);
 }
@@ -170,7 +175,8 @@ TEST_CASE("link-layer oddities are counted by reason", "[stack][malformed][eth]"
   }
 }
 
-TEST_CASE("a seeded storm of random corruptions never crashes the stack", "[stack][malformed][fuzz]") {
+TEST_CASE("a seeded storm of random corruptions never crashes the stack",
+          "[stack][malformed][fuzz]") {
   ScriptedPeer p;
   p.introduce();
   SeededRng rng(20261121);
@@ -179,7 +185,8 @@ TEST_CASE("a seeded storm of random corruptions never crashes the stack", "[stac
   for (int i = 0; i < 20000; ++i) {
     Frame f = base;
     int flips = 1 + static_cast<int>(rng.below(4));
-    for (int k = 0; k < flips; ++k) f[rng.below(static_cast<std::uint32_t>(f.size()))] = std::byte(rng.next_u32() & 0xff);
+    for (int k = 0; k < flips; ++k)
+      f[rng.below(static_cast<std::uint32_t>(f.size()))] = std::byte(rng.next_u32() & 0xff);
     if (rng.below(4) == 0) f.resize(rng.below(static_cast<std::uint32_t>(f.size())));
     (void)p.send(f);
   }
