@@ -119,17 +119,17 @@ std::size_t write_canonical_options(const TcpRepr& r, MutBytes out) {
     w.u32(r.timestamps->first);
     w.u32(r.timestamps->second);
   }
-  if (r.window_scale) {
-    w.u8(tcp_option::kNop);
-    w.u8(tcp_option::kWindowScale);
-    w.u8(tcp_option::kWindowScaleLen);
-    w.u8(*r.window_scale);
-  }
   if (r.sack_permitted && !r.timestamps) {
     w.u8(tcp_option::kNop);
     w.u8(tcp_option::kNop);
     w.u8(tcp_option::kSackPermitted);
     w.u8(tcp_option::kSackPermittedLen);
+  }
+  if (r.window_scale) {
+    w.u8(tcp_option::kNop);
+    w.u8(tcp_option::kWindowScale);
+    w.u8(tcp_option::kWindowScaleLen);
+    w.u8(*r.window_scale);
   }
   // RFC 2018 §3: as many of the most recent blocks as fit; the first block is the newest.
   std::size_t blocks = std::min<std::size_t>(r.sack_count, tcp_option::kMaxSackBlocks);

@@ -245,8 +245,9 @@ struct TcpRepr {
 
   // Octets of options emit() writes: the raw bytes if they still match the fields,
   // otherwise Linux's SYN layout (so our SYNs look like Linux's), 4-aligned by construction:
-  //   MSS | SACK-Permitted+Timestamps, or NOP NOP Timestamps | NOP Window-Scale |
-  //   NOP NOP SACK-Permitted (only without Timestamps) | NOP NOP SACK blocks.
+  //   MSS | SACK-Permitted+Timestamps, or NOP NOP Timestamps |
+  //   NOP NOP SACK-Permitted (only without Timestamps) | NOP Window-Scale |
+  //   NOP NOP SACK blocks.
   // SACK blocks that do not fit in the 40 octets left are not sent (RFC 2018 §3: with
   // Timestamps at most 3 fit).
   std::size_t options_len() const;

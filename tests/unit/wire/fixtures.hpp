@@ -1,0 +1,403 @@
+// Real frames captured from the Linux kernel (6.18.44-fc-v669) by
+// tests/unit/wire/capture_fixtures.sh: namespaces A (10.0.0.1, 02:00:00:00:00:01) and
+// B (10.0.0.2, 02:00:00:00:00:02) joined by a veth pair with checksum offload off, tcpdump
+// in A. Each constant is the whole Ethernet frame as tcpdump -xx printed it; the comment
+// above it says what produced it and how tcpdump decoded it.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace tapir::wire::fixtures {
+
+// ping 10.0.0.2 from A: ARP request.
+// tcpdump: Request who-has 10.0.0.2 tell 10.0.0.1, length 28
+inline constexpr std::string_view kArpRequest =
+    "ffffffffffff020000000001080600010800060400010200000000010a000001"
+    "0000000000000a000002";
+
+// ARP reply from B.
+// tcpdump: Reply 10.0.0.2 is-at 02:00:00:00:00:02, length 28
+inline constexpr std::string_view kArpReply =
+    "020000000001020000000002080600010800060400020200000000020a000002"
+    "0200000000010a000001";
+
+// ping -c 1 -s 56 10.0.0.2: echo request.
+// tcpdump: 10.0.0.1 > 10.0.0.2: ICMP echo request, id 6350, seq 1, length 64
+inline constexpr std::string_view kIcmpEchoRequest =
+    "0200000000020200000000010800450000543fef40004001e6b70a0000010a00"
+    "00020800e8ca18ce00017029016b00000000c0fe050000000000101112131415"
+    "161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435"
+    "3637";
+
+// echo reply.
+// tcpdump: 10.0.0.2 > 10.0.0.1: ICMP echo reply, id 6350, seq 1, length 64
+inline constexpr std::string_view kIcmpEchoReply =
+    "020000000001020000000002080045000054c34e00004001a3580a0000020a00"
+    "00010000f0ca18ce00017029016b00000000c0fe050000000000101112131415"
+    "161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435"
+    "3637";
+
+// ping -s 4000: first fragment (MF, offset 0).
+// tcpdump: 10.0.0.1 > 10.0.0.2: ICMP echo request, id 6351, seq 1, length 1480
+inline constexpr std::string_view kIcmpFragFirst =
+    "0200000000020200000000010800450005dc3ff020004001012f0a0000010a00"
+    "00020800bef818cf00017029016b00000000d40d060000000000101112131415"
+    "161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435"
+    "363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455"
+    "565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475"
+    "767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495"
+    "969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5"
+    "b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5"
+    "d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5"
+    "f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f101112131415"
+    "161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435"
+    "363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455"
+    "565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475"
+    "767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495"
+    "969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5"
+    "b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5"
+    "d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5"
+    "f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f101112131415"
+    "161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435"
+    "363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455"
+    "565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475"
+    "767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495"
+    "969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5"
+    "b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5"
+    "d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5"
+    "f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f101112131415"
+    "161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435"
+    "363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455"
+    "565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475"
+    "767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495"
+    "969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5"
+    "b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5"
+    "d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5"
+    "f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f101112131415"
+    "161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435"
+    "363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455"
+    "565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475"
+    "767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495"
+    "969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5"
+    "b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5"
+    "d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5"
+    "f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f101112131415"
+    "161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435"
+    "363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455"
+    "565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475"
+    "767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495"
+    "969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5"
+    "b6b7b8b9babbbcbdbebf";
+
+// ping -s 4000: middle fragment (MF, offset 1480).
+// tcpdump: 10.0.0.1 > 10.0.0.2: ip-proto-1
+inline constexpr std::string_view kIcmpFragMiddle =
+    "0200000000020200000000010800450005dc3ff020b9400100760a0000010a00"
+    "0002c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdd"
+    "dedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfd"
+    "feff000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d"
+    "1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d"
+    "3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d"
+    "5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d"
+    "7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d"
+    "9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbd"
+    "bebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdd"
+    "dedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfd"
+    "feff000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d"
+    "1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d"
+    "3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d"
+    "5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d"
+    "7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d"
+    "9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbd"
+    "bebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdd"
+    "dedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfd"
+    "feff000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d"
+    "1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d"
+    "3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d"
+    "5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d"
+    "7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d"
+    "9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbd"
+    "bebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdd"
+    "dedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfd"
+    "feff000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d"
+    "1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d"
+    "3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d"
+    "5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d"
+    "7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d"
+    "9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbd"
+    "bebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdd"
+    "dedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfd"
+    "feff000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d"
+    "1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d"
+    "3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d"
+    "5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d"
+    "7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d"
+    "9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbd"
+    "bebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdd"
+    "dedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfd"
+    "feff000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d"
+    "1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d"
+    "3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d"
+    "5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d"
+    "7e7f8081828384858687";
+
+// ping -s 4000: last fragment (offset 2960).
+// tcpdump: 10.0.0.1 > 10.0.0.2: ip-proto-1
+inline constexpr std::string_view kIcmpFragLast =
+    "02000000000202000000000108004500042c3ff001724001216d0a0000010a00"
+    "000288898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5"
+    "a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5"
+    "c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5"
+    "e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405"
+    "060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425"
+    "262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445"
+    "464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465"
+    "666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182838485"
+    "868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5"
+    "a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5"
+    "c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5"
+    "e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405"
+    "060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425"
+    "262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445"
+    "464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465"
+    "666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182838485"
+    "868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5"
+    "a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5"
+    "c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5"
+    "e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405"
+    "060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425"
+    "262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445"
+    "464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465"
+    "666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182838485"
+    "868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5"
+    "a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5"
+    "c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5"
+    "e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405"
+    "060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425"
+    "262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445"
+    "464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465"
+    "666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182838485"
+    "868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
+
+// ping -R: echo request with NOP + record route option.
+// tcpdump: 10.0.0.1 > 10.0.0.2: ICMP echo request, id 6352, seq 1, length 64
+inline constexpr std::string_view kIcmpEchoRequestRr =
+    "02000000000202000000000108004f00007c3ff140004001aa7d0a0000010a00"
+    "0002010727080a00000100000000000000000000000000000000000000000000"
+    "00000000000000000000080087ab18d000017029016b00000000211c06000000"
+    "0000101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d"
+    "2e2f3031323334353637";
+
+// ping -R: echo reply, record route filled in, EOL.
+// tcpdump: 10.0.0.2 > 10.0.0.1: ICMP echo reply, id 6352, seq 1, length 64
+inline constexpr std::string_view kIcmpEchoReplyRr =
+    "02000000000102000000000208004f00007cc350000040017ce90a0000020a00"
+    "00010727100a0000010a0000020a000002000000000000000000000000000000"
+    "0000000000000000000000008fab18d000017029016b00000000211c06000000"
+    "0000101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d"
+    "2e2f3031323334353637";
+
+// echo "hello tapir" | nc -u -p 5353 10.0.0.2 7.
+// tcpdump: 10.0.0.1.5353 > 10.0.0.2.7: 26725 updateMA [b2&3=0x6c6c] [29793a] [28448q] [28777n]
+//   [29194au] [|domain]
+inline constexpr std::string_view kUdpDatagram =
+    "0200000000020200000000010800450000289b7b400040118b470a0000010a00"
+    "000214e9000700143c0c68656c6c6f2074617069720a";
+
+// echo "nobody home" | nc -u -p 5354 10.0.0.2 9.
+// tcpdump: 10.0.0.1.5354 > 10.0.0.2.9: UDP, length 12
+inline constexpr std::string_view kUdpToClosedPort =
+    "020000000002020000000001080045000028a9c1400040117d010a0000010a00"
+    "000214ea00090014ac986e6f626f647920686f6d650a";
+
+// B answers port 9: ICMP port unreachable quoting the datagram.
+// tcpdump: 10.0.0.2 > 10.0.0.1: ICMP 10.0.0.2 udp port 9 unreachable, length 48
+inline constexpr std::string_view kIcmpPortUnreachable =
+    "020000000001020000000002080045c00044c35700004001a29f0a0000020a00"
+    "0001030311250000000045000028a9c1400040117d010a0000010a00000214ea"
+    "00090014ac986e6f626f647920686f6d650a";
+
+// python SO_NO_CHECK socket: UDP with a zero checksum.
+// tcpdump: 10.0.0.1.5355 > 10.0.0.2.7: UDP, length 11
+inline constexpr std::string_view kUdpNoChecksum =
+    "020000000002020000000001080045000027829540004011a42e0a0000010a00"
+    "000214eb0007001300006e6f20636865636b73756d";
+
+// nc -p 51000 10.0.0.2 80: SYN with mss, sackOK, TS, nop, wscale.
+// tcpdump: 10.0.0.1.51000 > 10.0.0.2.80: Flags [S], seq 3449586823, win 64240, options [mss
+//   1460,sackOK,TS val 2834351324 ecr 0,nop,wscale 10], length 0
+inline constexpr std::string_view kTcpSyn =
+    "02000000000202000000000108004500003ce3a34000400643160a0000010a00"
+    "0002c7380050cd9c848700000000a002faf0b18f0000020405b40402080aa8f0"
+    "c4dc000000000103030a";
+
+// SYN-ACK from B.
+// tcpdump: 10.0.0.2.80 > 10.0.0.1.51000: Flags [S.], seq 1554343269, ack 3449586824, win 65160,
+//   options [mss 1460,sackOK,TS val 3057449321 ecr 2834351324,nop,wscale 10], length 0
+inline constexpr std::string_view kTcpSynAck =
+    "02000000000102000000000208004500003c00004000400626ba0a0000020a00"
+    "00010050c7385ca56565cd9c8488a012fe883c350000020405b40402080ab63c"
+    "f969a8f0c4dc0103030a";
+
+// third ACK (nop, nop, TS).
+// tcpdump: 10.0.0.1.51000 > 10.0.0.2.80: Flags [.], ack 1, win 63, options [nop,nop,TS val
+//   2834351324 ecr 3057449321], length 0
+inline constexpr std::string_view kTcpAck =
+    "020000000002020000000001080045000034e3a440004006431d0a0000010a00"
+    "0002c7380050cd9c84885ca565668010003f694e00000101080aa8f0c4dcb63c"
+    "f969";
+
+// B sends 16 octets with PSH.
+// tcpdump: 10.0.0.2.80 > 10.0.0.1.51000: Flags [P.], seq 1:17, ack 1, win 64, options [nop,nop,TS
+//   val 3057449322 ecr 2834351324], length 16: HTTP: HTTP/1.0 200 OK
+inline constexpr std::string_view kTcpServerData =
+    "02000000000102000000000208004500004400084000400626aa0a0000020a00"
+    "00010050c7385ca56566cd9c848880180040b37200000101080ab63cf96aa8f0"
+    "c4dc485454502f312e3020323030204f4b0a";
+
+// A sends 15 octets with PSH.
+// tcpdump: 10.0.0.1.51000 > 10.0.0.2.80: Flags [P.], seq 1:16, ack 17, win 63, options
+//   [nop,nop,TS val 2834351325 ecr 3057449322], length 15: HTTP: GET / HTTP/1.0
+inline constexpr std::string_view kTcpClientData =
+    "020000000002020000000001080045000043e3a640004006430c0a0000010a00"
+    "0002c7380050cd9c84885ca565768018003f9a9900000101080aa8f0c4ddb63c"
+    "f96a474554202f20485454502f312e300a";
+
+// A closes: FIN+ACK.
+// tcpdump: 10.0.0.1.51000 > 10.0.0.2.80: Flags [F.], seq 16, ack 17, win 63, options [nop,nop,TS
+//   val 2834351325 ecr 3057449322], length 0
+inline constexpr std::string_view kTcpClientFin =
+    "020000000002020000000001080045000034e3a740004006431a0a0000010a00"
+    "0002c7380050cd9c84975ca565768011003f692c00000101080aa8f0c4ddb63c"
+    "f96a";
+
+// B closes: FIN+ACK.
+// tcpdump: 10.0.0.2.80 > 10.0.0.1.51000: Flags [F.], seq 17, ack 17, win 64, options [nop,nop,TS
+//   val 3057449322 ecr 2834351325], length 0
+inline constexpr std::string_view kTcpServerFin =
+    "020000000001020000000002080045000034000a4000400626b80a0000020a00"
+    "00010050c7385ca56576cd9c849880110040692a00000101080ab63cf96aa8f0"
+    "c4dd";
+
+// A acknowledges B's FIN.
+// tcpdump: 10.0.0.1.51000 > 10.0.0.2.80: Flags [.], ack 18, win 63, options [nop,nop,TS val
+//   2834351325 ecr 3057449322], length 0
+inline constexpr std::string_view kTcpLastAck =
+    "020000000002020000000001080045000034e3a84000400643190a0000010a00"
+    "0002c7380050cd9c84985ca565778010003f692b00000101080aa8f0c4ddb63c"
+    "f96a";
+
+// nc -z to closed port 81: RST+ACK from B.
+// tcpdump: 10.0.0.2.81 > 10.0.0.1.51001: Flags [R.], seq 0, ack 1679340419, win 0, length 0
+inline constexpr std::string_view kTcpRstAck =
+    "02000000000102000000000208004500002800004000400626ce0a0000020a00"
+    "00010051c739000000006418b38350140000bca70000";
+
+// net.ipv4.tcp_timestamps=0: SYN with mss, nop, nop, sackOK, nop, wscale.
+// tcpdump: 10.0.0.1.51002 > 10.0.0.2.81: Flags [S], seq 3266867215, win 64240, options [mss
+//   1460,nop,nop,sackOK,nop,wscale 10], length 0
+inline constexpr std::string_view kTcpSynNoTs =
+    "020000000002020000000001080045000034b47540004006724c0a0000010a00"
+    "0002c73a0051c2b8700f000000008002faf065c70000020405b4010104020103"
+    "030a";
+
+// tcp_timestamps=0 tcp_sack=0: SYN with mss, nop, wscale.
+// tcpdump: 10.0.0.1.51003 > 10.0.0.2.81: Flags [S], seq 1484893889, win 64240, options [mss
+//   1460,nop,wscale 10], length 0
+inline constexpr std::string_view kTcpSynNoTsNoSack =
+    "02000000000202000000000108004500003088d1400040069df40a0000010a00"
+    "0002c73b00515881aec1000000007002faf0a6520000020405b40103030a";
+
+// hand-rolled peer 10.0.0.3: SYN with mss, nop, nop, sackOK.
+// tcpdump: 10.0.0.3.40000 > 10.0.0.2.8080: Flags [S], seq 1000, win 64240, options [mss
+//   1460,nop,nop,sackOK], length 0
+inline constexpr std::string_view kTcpSynMssSack =
+    "020000000002020000000001080045000030400140004006e6c20a0000030a00"
+    "00029c401f90000003e8000000007002faf0b4710000020405b401010402";
+
+// B answers the hand-rolled SYN: mss, nop, nop, sackOK.
+// tcpdump: 10.0.0.2.8080 > 10.0.0.3.40000: Flags [S.], seq 958342755, ack 1001, win 64240,
+//   options [mss 1460,nop,nop,sackOK], length 0
+inline constexpr std::string_view kTcpSynAckMssSack =
+    "02000000000102000000000208004500003000004000400626c40a0000020a00"
+    "00031f909c40391f2663000003e97012faf054de0000020405b401010402";
+
+// B acknowledges out-of-order data: nop, nop, SACK with 1 block.
+// tcpdump: 10.0.0.2.8080 > 10.0.0.3.40000: Flags [.], ack 11, win 64230, options [nop,nop,sack 1
+//   {21:31}], length 0
+inline constexpr std::string_view kTcpSack1 =
+    "0200000000010200000000020800450000341f114000400607af0a0000020a00"
+    "00031f909c40391f2664000003f38010fae6438700000101050a000003fd0000"
+    "0407";
+
+// SACK with 2 blocks.
+// tcpdump: 10.0.0.2.8080 > 10.0.0.3.40000: Flags [.], ack 11, win 64230, options [nop,nop,sack 2
+//   {41:51}{21:31}], length 0
+inline constexpr std::string_view kTcpSack2 =
+    "02000000000102000000000208004500003c1f124000400607a60a0000020a00"
+    "00031f909c40391f2664000003f3a010fae61b4b000001010512000004110000"
+    "041b000003fd00000407";
+
+// SACK with 3 blocks.
+// tcpdump: 10.0.0.2.8080 > 10.0.0.3.40000: Flags [.], ack 11, win 64230, options [nop,nop,sack 3
+//   {61:71}{41:51}{21:31}], length 0
+inline constexpr std::string_view kTcpSack3 =
+    "0200000000010200000000020800450000441f1340004006079d0a0000020a00"
+    "00031f909c40391f2664000003f3c010fae6f2e600000101051a000004250000"
+    "042f000004110000041b000003fd00000407";
+
+// SACK with 4 blocks.
+// tcpdump: 10.0.0.2.8080 > 10.0.0.3.40000: Flags [.], ack 11, win 64230, options [nop,nop,sack 4
+//   {81:91}{61:71}{41:51}{21:31}], length 0
+inline constexpr std::string_view kTcpSack4 =
+    "02000000000102000000000208004500004c1f144000400607940a0000020a00"
+    "00031f909c40391f2664000003f3e010fae6ca5a000001010522000004390000"
+    "0443000004250000042f000004110000041b000003fd00000407";
+
+// hand-rolled peer resets: RST alone.
+// tcpdump: 10.0.0.3.40000 > 10.0.0.2.8080: Flags [R], seq 1091, win 64240, length 0
+inline constexpr std::string_view kTcpRst =
+    "020000000002020000000001080045000028400840004006e6c30a0000030a00"
+    "00029c401f9000000443391f26645004faf081540000";
+
+struct Capture {
+  std::string_view name;
+  std::string_view hex;
+};
+
+inline constexpr std::array kAllCaptures = {
+    Capture{"kArpRequest", kArpRequest},
+    Capture{"kArpReply", kArpReply},
+    Capture{"kIcmpEchoRequest", kIcmpEchoRequest},
+    Capture{"kIcmpEchoReply", kIcmpEchoReply},
+    Capture{"kIcmpFragFirst", kIcmpFragFirst},
+    Capture{"kIcmpFragMiddle", kIcmpFragMiddle},
+    Capture{"kIcmpFragLast", kIcmpFragLast},
+    Capture{"kIcmpEchoRequestRr", kIcmpEchoRequestRr},
+    Capture{"kIcmpEchoReplyRr", kIcmpEchoReplyRr},
+    Capture{"kUdpDatagram", kUdpDatagram},
+    Capture{"kUdpToClosedPort", kUdpToClosedPort},
+    Capture{"kIcmpPortUnreachable", kIcmpPortUnreachable},
+    Capture{"kUdpNoChecksum", kUdpNoChecksum},
+    Capture{"kTcpSyn", kTcpSyn},
+    Capture{"kTcpSynAck", kTcpSynAck},
+    Capture{"kTcpAck", kTcpAck},
+    Capture{"kTcpServerData", kTcpServerData},
+    Capture{"kTcpClientData", kTcpClientData},
+    Capture{"kTcpClientFin", kTcpClientFin},
+    Capture{"kTcpServerFin", kTcpServerFin},
+    Capture{"kTcpLastAck", kTcpLastAck},
+    Capture{"kTcpRstAck", kTcpRstAck},
+    Capture{"kTcpSynNoTs", kTcpSynNoTs},
+    Capture{"kTcpSynNoTsNoSack", kTcpSynNoTsNoSack},
+    Capture{"kTcpSynMssSack", kTcpSynMssSack},
+    Capture{"kTcpSynAckMssSack", kTcpSynAckMssSack},
+    Capture{"kTcpSack1", kTcpSack1},
+    Capture{"kTcpSack2", kTcpSack2},
+    Capture{"kTcpSack3", kTcpSack3},
+    Capture{"kTcpSack4", kTcpSack4},
+    Capture{"kTcpRst", kTcpRst},
+};
+
+}  // namespace tapir::wire::fixtures
