@@ -31,7 +31,7 @@ std::string_view proto_name(IpProto p) {
   return "";
 }
 
-std::string ethertype_name(EtherType t) {
+std::string_view known_ethertype_name(EtherType t) {
   switch (t) {
     case EtherType::Ipv4:
       return "IPv4";
@@ -42,7 +42,19 @@ std::string ethertype_name(EtherType t) {
     case EtherType::Ipv6:
       return "IPv6";
   }
+  return "";
+}
+
+std::string ethertype_name(EtherType t) {
+  auto name = known_ethertype_name(t);
+  if (!name.empty()) return std::string(name);
   return fmt::format("0x{:04x}", static_cast<std::uint16_t>(t));
+}
+
+// "6 (TCP)" when the number has a name, "47" otherwise.
+std::string numbered(unsigned value, std::string_view name) {
+  if (name.empty()) return std::to_string(value);
+  return fmt::format("{} ({})", value, name);
 }
 
 std::string_view checksum_note(bool ok, ChecksumMode mode) {
@@ -358,9 +370,12 @@ void verbose_icmp(Lines& out, Bytes msg, ChecksumMode mode) {
   auto type = load_u8(msg, 0);
   auto code = load_u8(msg, 1);
   auto rest = load_be32(msg, 4);
-  auto name = icmp_type_name(type);
-  out.field("icmp.type", "{}{}{}", type, name.empty() ? "" : " ", name);
-  out.field("icmp.code", "{}", code);
+  out.field("icmp.type", "{}", numbered(type, icmp_type_name(type)));
+  if (type == icmp_type::kDestUnreachable) {
+    out.field("icmp.code", "{}", numbered(code, unreach_name(code)));
+  } else {
+    out.field("icmp.code", "{}", code);
+  }
   out.field("icmp.checksum", "0x{:04x} ({})", load_be16(msg, 2),
             checksum_note(internet_checksum(msg) == 0, mode));
   switch (type) {
@@ -412,18 +427,17 @@ void verbose_ipv4(Lines& out, Bytes packet, ChecksumMode mode) {
   out.field("ipv4.flags", "{}", flags.empty() ? "none" : flags.substr(0, flags.size() - 1));
   out.field("ipv4.frag_offset", "{}", v->frag_offset());
   out.field("ipv4.ttl", "{}", v->ttl());
-  auto name = proto_name(v->protocol());
-  out.field("ipv4.protocol", "{}{}{}", static_cast<unsigned>(v->protocol()),
-            name.empty() ? "" : " ", name);
+  out.field("ipv4.protocol", "{}",
+            numbered(static_cast<unsigned>(v->protocol()), proto_name(v->protocol())));
   out.field("ipv4.checksum", "0x{:04x} ({})", v->checksum(),
             checksum_note(v->verify_checksum(), mode));
   out.field("ipv4.src", "{}", v->src().to_string());
   out.field("ipv4.dst", "{}", v->dst().to_string());
-  auto ip = Ipv4Repr::parse(*v, mode);
-  if (!ip) return out.error("ipv4", ip.error());
   walk_ip_options(v->options(), [&](std::uint8_t kind, Bytes opt) {
     out.field("ipv4.option", "{}", ip_option_detail(kind, opt));
   });
+  auto ip = Ipv4Repr::parse(*v, mode);
+  if (!ip) return out.error("ipv4", ip.error());
   if (v->frag_offset() != 0) {
     out.field("ipv4.fragment_data", "{} octets", v->payload().size());
     return;
@@ -596,8 +610,9 @@ std::string format_frame_verbose(Bytes frame, ChecksumMode mode) {
   }
   out.field("eth.dst", "{}", f->dst().to_string());
   out.field("eth.src", "{}", f->src().to_string());
-  out.field("eth.type", "0x{:04x} ({})", static_cast<std::uint16_t>(f->ethertype()),
-            ethertype_name(f->ethertype()));
+  auto type_name = known_ethertype_name(f->ethertype());
+  out.field("eth.type", "0x{:04x}{}{}{}", static_cast<std::uint16_t>(f->ethertype()),
+            type_name.empty() ? "" : " (", type_name, type_name.empty() ? "" : ")");
   switch (f->ethertype()) {
     case EtherType::Ipv4:
       verbose_ipv4(out, f->payload(), mode);
