@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tapir/device.hpp"
+#include "tapir/socket.hpp"
 #include "tapir/stack_config.hpp"
 #include "tapir/stats.hpp"
 
@@ -50,6 +51,11 @@ class Stack {
   std::optional<Instant> next_deadline() const;
 
   const Stats& stats() const;
+  // The socket table (include/tapir/socket.hpp). Calls made between polls act at now().
+  Sockets& sockets();
+  Instant now() const;
+  // Pushes out frames that socket calls made since the last poll (poll() does this too).
+  void flush();
   const StackConfig& config() const;
   std::vector<NeighborInfo> neighbors(Instant now) const;
 

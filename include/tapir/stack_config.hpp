@@ -44,6 +44,18 @@ struct IcmpConfig {
   std::uint32_t error_burst = 10;
 };
 
+struct SocketConfig {
+  int max_sockets = 1024;                 // EMFILE beyond this
+  std::uint16_t ephemeral_first = 49152;  // RFC 6335 §6 dynamic range
+  std::uint16_t ephemeral_last = 65535;
+  // Bind an unbound socket to an ephemeral port on its first sendto/connect, as BSD does.
+  // When off, sending or connecting from an unbound socket fails with EINVAL, like
+  // FreeRTOS-Plus-TCP without ipconfigALLOW_SOCKET_SEND_WITHOUT_BIND.
+  bool autobind = true;
+  std::size_t udp_rcvbuf = 212992;  // Linux's net.core.rmem_default
+  std::size_t udp_sndbuf = 212992;
+};
+
 struct StackConfig {
   MacAddr mac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
   Ipv4Cidr address{Ipv4Addr::from_octets(10, 0, 0, 2), 24};
@@ -55,6 +67,7 @@ struct StackConfig {
   ArpConfig arp;
   Ipv4Config ipv4;
   IcmpConfig icmp;
+  SocketConfig sockets;
 };
 
 }  // namespace tapir

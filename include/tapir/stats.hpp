@@ -95,7 +95,9 @@
   X(rx_drop_bad_length, "dropped: length field disagrees with IP length") \
   X(rx_drop_bad_checksum, "dropped: checksum mismatch")                   \
   X(rx_drop_no_port, "dropped: no socket on the port (ICMP sent)")        \
-  X(rx_drop_buffer_full, "dropped: socket receive buffer full")
+  X(rx_drop_buffer_full, "dropped: socket receive buffer full")           \
+  X(rx_delivered, "datagrams queued to a socket")                         \
+  X(rx_icmp_errors, "ICMP errors reported to a connected socket")
 
 #define TAPIR_TCP_COUNTERS(X)                                             \
   X(rx_segments, "segments received")                                     \

@@ -3,8 +3,10 @@
 
 #include "ip/ipv4_layer.hpp"
 #include "link/ethernet_layer.hpp"
+#include "socket/impl.hpp"
 #include "tapir/random.hpp"
 #include "tapir/stack.hpp"
+#include "udp/udp_layer.hpp"
 
 namespace tapir {
 
@@ -17,6 +19,9 @@ struct Stack::Impl {
   SeededRng rng;
   link::EthernetLayer link;
   ip::Ipv4Layer ip;
+  udp::UdpLayer udp;
+  Instant now;  // the time of the latest poll: socket calls between polls happen "now"
+  Sockets sockets;
   bool announced = false;
 };
 

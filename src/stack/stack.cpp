@@ -16,8 +16,12 @@ Stack::Impl::Impl(phy::Device& dev, const StackConfig& cfg)
       config(cfg),
       rng(cfg.seed),
       link(dev, cfg.mac, cfg.address, effective_mtu(dev, cfg), cfg.arp, stats),
-      ip(link, cfg, stats, rng) {
+      ip(link, cfg, stats, rng),
+      udp(ip, stats.udp),
+      sockets(std::make_unique<Sockets::Impl>(ip, udp, rng, cfg.sockets, now)) {
   link.set_receiver(&ip);
+  ip.add_protocol(wire::IpProto::Udp, &udp);
+  sockets.impl().ip_ttl = cfg.ipv4.ttl;
   config.mtu = effective_mtu(dev, cfg);
 }
 
@@ -32,6 +36,7 @@ Stack::~Stack() = default;
 
 void Stack::poll(Instant now) noexcept {
   auto& s = *impl_;
+  s.now = now;
   if (!s.announced) {
     s.announced = true;
     if (s.config.arp.gratuitous_on_start) s.link.announce(now);
@@ -56,6 +61,9 @@ std::optional<Instant> Stack::next_deadline() const {
 }
 
 const Stats& Stack::stats() const { return impl_->stats; }
+Sockets& Stack::sockets() { return impl_->sockets; }
+Instant Stack::now() const { return impl_->now; }
+void Stack::flush() { impl_->device.flush(impl_->now); }
 const StackConfig& Stack::config() const { return impl_->config; }
 
 std::vector<NeighborInfo> Stack::neighbors(Instant now) const {

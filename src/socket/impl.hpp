@@ -1,0 +1,72 @@
+// The inside of the socket table. Each descriptor indexes a slot; a slot's generation
+// changes on every reuse, so an id taken from an old socket (the owner of a port
+// reservation, a listener's child) never reaches its successor.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "ip/ipv4_layer.hpp"
+#include "socket/port_registry.hpp"
+#include "tapir/socket.hpp"
+#include "udp/udp_layer.hpp"
+
+namespace tapir {
+
+struct Sockets::Impl {
+  struct Entry {
+    bool used = false;
+    std::uint32_t generation = 0;
+    int type = 0;  // SOCK_DGRAM / SOCK_STREAM
+    bool nonblocking = false;
+    bool reuse_addr = false;
+    bool bound = false;
+    Ipv4Addr bound_addr;
+    std::uint16_t bound_port = 0;
+    bool shut_rd = false;
+    bool shut_wr = false;
+    Duration rcvtimeo{0};
+    Duration sndtimeo{0};
+    std::size_t sndbuf = 0;
+    std::unique_ptr<udp::UdpEndpoint> udp;
+  };
+
+  Impl(ip::Ipv4Layer& ip, udp::UdpLayer& udp, Rng& rng, const SocketConfig& cfg,
+       const Instant& now);
+
+  // The entry behind `fd`, or nullptr (EBADF).
+  Entry* get(int fd);
+  std::uint64_t owner_id(int fd) const {
+    return (std::uint64_t{slots[static_cast<std::size_t>(fd)].generation} << 32) |
+           static_cast<std::uint32_t>(fd);
+  }
+  void mark_changed(int fd);
+  socket::Proto proto(const Entry& e) const {
+    return e.type == SOCK_STREAM ? socket::Proto::Tcp : socket::Proto::Udp;
+  }
+  // Binds `fd` to addr:port (port 0: ephemeral). Errors: AddrInUse, AddrNotAvail, Inval.
+  Errno bind_to(int fd, Entry& e, Ipv4Addr addr, std::uint16_t port);
+  Errno autobind(int fd, Entry& e);
+  bool local_address_ok(Ipv4Addr a) const;
+  int ip_default_ttl() const { return ip_ttl; }
+
+  // UDP halves of the calls (src/socket/udp_calls.cpp).
+  Errno udp_connect(int fd, Entry& e, const sockaddr_in& to);
+  Result<std::size_t> udp_sendto(int fd, Entry& e, Bytes data, const sockaddr_in* to);
+  Result<std::size_t> udp_recvfrom(Entry& e, MutBytes buf, int flags, sockaddr_in* from);
+  short udp_readiness(const Entry& e) const;
+  Errno udp_join(Entry& e, Ipv4Addr group);
+  Errno udp_leave(Entry& e, Ipv4Addr group);
+
+  ip::Ipv4Layer& ip;
+  udp::UdpLayer& udp;
+  SocketConfig cfg;
+  const Instant& now;
+  int ip_ttl = 64;
+  socket::PortRegistry ports;
+  std::vector<Entry> slots;
+  std::vector<int> changed;
+  std::vector<bool> changed_flag;
+};
+
+}  // namespace tapir

@@ -1,0 +1,183 @@
+// setsockopt / getsockopt at SOL_SOCKET and IPPROTO_IP, with Linux's argument rules:
+// an option value shorter than an int is EINVAL, an unknown option ENOPROTOOPT.
+#include <netinet/ip.h>
+#include <sys/time.h>
+
+#include <cstring>
+
+#include "socket/impl.hpp"
+
+namespace tapir {
+
+namespace {
+// Linux sock_setsockopt: SO_RCVBUF/SO_SNDBUF store twice the value asked for (the other
+// half is bookkeeping overhead), clamped to rmem_max/wmem_max (212992) and to a minimum.
+constexpr std::size_t kBufMax = 212992;
+constexpr std::size_t kRcvBufMin = 2304;
+constexpr std::size_t kSndBufMin = 4608;
+
+std::size_t doubled_buf(int v, std::size_t min) {
+  std::size_t want = v < 0 ? 0 : static_cast<std::size_t>(v);
+  return std::max(std::min(want, kBufMax) * 2, min);
+}
+
+Result<int> int_value(const void* value, socklen_t len) {
+  if (!value || len < static_cast<socklen_t>(sizeof(int))) return Errno::Inval;
+  int v;
+  std::memcpy(&v, value, sizeof v);
+  return v;
+}
+
+Result<Duration> timeval_value(const void* value, socklen_t len) {
+  if (!value || len < static_cast<socklen_t>(sizeof(timeval))) return Errno::Inval;
+  timeval tv;
+  std::memcpy(&tv, value, sizeof tv);
+  if (tv.tv_sec < 0) return Duration{0};  // Linux: a negative timeout means none
+  if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) return Errno::Inval;
+  return Duration(tv.tv_sec * 1000000 + tv.tv_usec);
+}
+
+// ip_mreq or ip_mreqn (Linux accepts both): the group is the first field of each.
+Result<Ipv4Addr> group_value(const void* value, socklen_t len) {
+  if (!value || len < static_cast<socklen_t>(sizeof(ip_mreq))) return Errno::Inval;
+  ip_mreq m;
+  std::memcpy(&m, value, sizeof m);
+  return Ipv4Addr{ntohl(m.imr_multiaddr.s_addr)};
+}
+
+Errno put_int(void* value, socklen_t* len, int v) {
+  if (!value || !len) return Errno::Inval;
+  // Linux copies min(len, sizeof(int)) octets and reports the length it wrote.
+  socklen_t n = std::min<socklen_t>(*len, sizeof(int));
+  std::memcpy(value, &v, static_cast<std::size_t>(n));
+  *len = n;
+  return Errno::Ok;
+}
+
+Errno put_timeval(void* value, socklen_t* len, Duration d) {
+  if (!value || !len || *len < static_cast<socklen_t>(sizeof(timeval))) return Errno::Inval;
+  timeval tv{static_cast<time_t>(d.count() / 1000000),
+             static_cast<suseconds_t>(d.count() % 1000000)};
+  std::memcpy(value, &tv, sizeof tv);
+  *len = sizeof tv;
+  return Errno::Ok;
+}
+}  // namespace
+
+Errno Sockets::setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
+  auto& s = *impl_;
+  auto* e = s.get(fd);
+  if (!e) return Errno::BadF;
+  auto* ep = e->udp.get();
+  if (level == SOL_SOCKET) {
+    if (name == SO_RCVTIMEO || name == SO_SNDTIMEO) {
+      auto t = timeval_value(value, len);
+      if (!t) return t.error();
+      (name == SO_RCVTIMEO ? e->rcvtimeo : e->sndtimeo) = *t;
+      return Errno::Ok;
+    }
+    auto v = int_value(value, len);
+    if (!v) return v.error();
+    switch (name) {
+      case SO_REUSEADDR:
+        e->reuse_addr = *v != 0;
+        return Errno::Ok;
+      case SO_BROADCAST:
+        if (ep) ep->broadcast = *v != 0;
+        return Errno::Ok;
+      case SO_RCVBUF:
+        if (ep) ep->rcvbuf = doubled_buf(*v, kRcvBufMin);
+        return Errno::Ok;
+      case SO_SNDBUF:
+        e->sndbuf = doubled_buf(*v, kSndBufMin);
+        return Errno::Ok;
+      default:
+        return Errno::NoProtoOpt;
+    }
+  }
+  if (level == IPPROTO_IP) {
+    if (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP) {
+      if (!ep) return Errno::NoProtoOpt;
+      auto g = group_value(value, len);
+      if (!g) return g.error();
+      return name == IP_ADD_MEMBERSHIP ? s.udp_join(*e, *g) : s.udp_leave(*e, *g);
+    }
+    // IP_MULTICAST_TTL and IP_MULTICAST_LOOP also take a single octet (Linux allows it).
+    int v;
+    if ((name == IP_MULTICAST_TTL || name == IP_MULTICAST_LOOP) && value && len == 1) {
+      v = *static_cast<const unsigned char*>(value);
+    } else {
+      auto iv = int_value(value, len);
+      if (!iv) return iv.error();
+      v = *iv;
+    }
+    switch (name) {
+      case IP_TTL:
+        // Linux: -1 restores the default; 0 and values above 255 are EINVAL.
+        if (v == -1)
+          v = 0;
+        else if (v < 1 || v > 255)
+          return Errno::Inval;
+        if (ep) ep->ttl = static_cast<std::uint8_t>(v);
+        return Errno::Ok;
+      case IP_MULTICAST_TTL:
+        if (v == -1) v = 1;
+        if (v < 0 || v > 255) return Errno::Inval;
+        if (ep) ep->multicast_ttl = static_cast<std::uint8_t>(v);
+        return Errno::Ok;
+      case IP_MULTICAST_LOOP:
+        if (ep) ep->multicast_loop = v != 0;
+        return Errno::Ok;
+      default:
+        return Errno::NoProtoOpt;
+    }
+  }
+  return Errno::NoProtoOpt;
+}
+
+Errno Sockets::getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
+  auto& s = *impl_;
+  auto* e = s.get(fd);
+  if (!e) return Errno::BadF;
+  auto* ep = e->udp.get();
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_RCVTIMEO:
+        return put_timeval(value, len, e->rcvtimeo);
+      case SO_SNDTIMEO:
+        return put_timeval(value, len, e->sndtimeo);
+      case SO_REUSEADDR:
+        return put_int(value, len, e->reuse_addr);
+      case SO_BROADCAST:
+        return put_int(value, len, ep && ep->broadcast);
+      case SO_RCVBUF:
+        return put_int(value, len, ep ? static_cast<int>(ep->rcvbuf) : 0);
+      case SO_SNDBUF:
+        return put_int(value, len, static_cast<int>(e->sndbuf));
+      case SO_TYPE:
+        return put_int(value, len, e->type);
+      case SO_ERROR: {
+        // Reading SO_ERROR reports the pending error and clears it.
+        Errno err = ep ? std::exchange(ep->pending_error, Errno::Ok) : Errno::Ok;
+        return put_int(value, len, static_cast<int>(err));
+      }
+      default:
+        return Errno::NoProtoOpt;
+    }
+  }
+  if (level == IPPROTO_IP && ep) {
+    switch (name) {
+      case IP_TTL:
+        return put_int(value, len, ep->ttl ? ep->ttl : s.ip_default_ttl());
+      case IP_MULTICAST_TTL:
+        return put_int(value, len, ep->multicast_ttl);
+      case IP_MULTICAST_LOOP:
+        return put_int(value, len, ep->multicast_loop);
+      default:
+        return Errno::NoProtoOpt;
+    }
+  }
+  return Errno::NoProtoOpt;
+}
+
+}  // namespace tapir
