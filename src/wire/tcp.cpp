@@ -23,7 +23,11 @@ struct DecodedOptions {
   bool same_as(const TcpRepr& r) const {
     return mss == r.mss && window_scale == r.window_scale && sack_permitted == r.sack_permitted &&
            timestamps == r.timestamps && sack_count == r.sack_count &&
-           std::equal(sack.begin(), sack.begin() + sack_count, r.sack.begin());
+           std::equal(sack.begin(), sack.begin() + blocks(sack_count), r.sack.begin());
+  }
+  // A count set by code may exceed the array; only the array's blocks exist.
+  static std::ptrdiff_t blocks(std::uint8_t count) {
+    return static_cast<std::ptrdiff_t>(std::min<std::size_t>(count, tcp_option::kMaxSackBlocks));
   }
 };
 
@@ -62,7 +66,8 @@ Result<DecodedOptions, ParseError> decode_options(Bytes opts) {
           break;
         }
         for (std::size_t i = 0; i < n; ++i) {
-          d.sack[i] = {load_be32(o.value, i * 8), load_be32(o.value, i * 8 + 4)};
+          auto off = i * tcp_option::kSackBlockLen;
+          d.sack[i] = {load_be32(o.value, off), load_be32(o.value, off + 4)};
         }
         d.sack_count = static_cast<std::uint8_t>(n);
         break;
@@ -153,9 +158,19 @@ std::size_t write_canonical_options(const TcpRepr& r, MutBytes out) {
 // The raw bytes are only trusted while they are a whole header's worth (4-aligned) and
 // still decode to the repr's option fields.
 bool raw_options_current(const TcpRepr& r) {
-  if (r.raw_options_len == 0 || r.raw_options_len % 4 != 0) return false;
+  if (r.raw_options_len == 0 || r.raw_options_len % 4 != 0 ||
+      r.raw_options_len > tcp_option::kMaxLen) {
+    return false;
+  }
   auto d = decode_options(r.raw_option_bytes());
   return d && d->same_as(r);
+}
+
+// The option octets emit() writes (see TcpRepr::options_len()); returns their count.
+std::size_t write_options(const TcpRepr& r, std::array<std::byte, tcp_option::kMaxLen>& out) {
+  if (!raw_options_current(r)) return write_canonical_options(r, out);
+  std::copy_n(r.raw_options.begin(), r.raw_options_len, out.begin());
+  return r.raw_options_len;
 }
 
 // Control-bit combinations that no state of RFC 9293 §3.10.7 accepts:
@@ -168,9 +183,10 @@ bool raw_options_current(const TcpRepr& r) {
 //    anything; refusing the hybrid keeps a forged one from resetting a connection.
 //  * No bits at all: ACK is set in every segment after the SYN (RFC 9293 §3.1 "Once a
 //    connection is established, this is always sent"), and every state drops a segment
-//    with none of SYN, ACK or RST (§3.10.7.2 "fourth", §3.10.7.3 "fifth", §3.10.7.4 "fifth ... if
-//    the ACK bit is off, drop the segment"). DEVIATION: in CLOSED, §3.10.7.1 would answer it with a
-//    RST; dropping it as malformed only denies a "NULL scan" its answer.
+//    with none of SYN, ACK or RST (§3.10.7.2 "fourth", §3.10.7.3 "fifth", §3.10.7.4
+//    "fifth ... if the ACK bit is off, drop the segment").
+//    DEVIATION: in CLOSED, §3.10.7.1 would answer it with a RST; dropping it as
+//    malformed only denies a "NULL scan" its answer.
 bool flags_valid(TcpFlags f) {
   if (f.syn && f.fin) return false;
   if (f.syn && f.rst) return false;
@@ -209,13 +225,14 @@ Result<TcpRepr, ParseError> TcpRepr::parse(const TcpView& p, Ipv4Addr src, Ipv4A
 }
 
 std::size_t TcpRepr::options_len() const {
-  if (raw_options_current(*this)) return raw_options_len;
   std::array<std::byte, tcp_option::kMaxLen> scratch{};
-  return write_canonical_options(*this, scratch);
+  return write_options(*this, scratch);
 }
 
 void TcpRepr::emit(MutBytes out, Ipv4Addr src, Ipv4Addr dst) const {
-  std::size_t hlen = header_len();
+  std::array<std::byte, tcp_option::kMaxLen> opts{};
+  std::size_t opts_len = write_options(*this, opts);
+  std::size_t hlen = TcpView::kMinHeaderLen + opts_len;
   std::size_t total = hlen + payload.size();
   TAPIR_ASSERT(out.size() >= total, "TcpRepr::emit: buffer shorter than the segment");
   // Move the payload first: it may overlap the header area when it came from this buffer.
@@ -231,12 +248,7 @@ void TcpRepr::emit(MutBytes out, Ipv4Addr src, Ipv4Addr dst) const {
   p.set_flags(flags);
   p.set_window(window);
   p.set_urgent(urgent);
-  auto opts = out.subspan(TcpView::kMinHeaderLen, hlen - TcpView::kMinHeaderLen);
-  if (raw_options_current(*this)) {
-    std::copy_n(raw_options.begin(), raw_options_len, opts.begin());
-  } else {
-    write_canonical_options(*this, opts);
-  }
+  std::copy_n(opts.begin(), opts_len, out.begin() + TcpView::kMinHeaderLen);
   p.fill_checksum(src, dst);
 }
 

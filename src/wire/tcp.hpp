@@ -22,6 +22,7 @@
 //  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <utility>
@@ -258,7 +259,9 @@ struct TcpRepr {
   // and payload.
   void emit(MutBytes out, Ipv4Addr src, Ipv4Addr dst) const;
 
-  Bytes raw_option_bytes() const { return {raw_options.data(), raw_options_len}; }
+  Bytes raw_option_bytes() const {
+    return {raw_options.data(), std::min<std::size_t>(raw_options_len, raw_options.size())};
+  }
   // Value equality of everything the connection sees: header fields, decoded options,
   // the first sack_count blocks and the payload's contents. The raw option layout is
   // not compared.
