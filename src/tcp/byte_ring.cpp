@@ -1,3 +1,5 @@
+// ByteRing (see byte_ring.hpp). Positions: the readable bytes are [head_, head_ + size_)
+// modulo capacity; the free space, where write_ahead parks bytes, follows them.
 #include "tcp/byte_ring.hpp"
 
 #include <algorithm>
@@ -25,6 +27,7 @@ void ByteRing::write_ahead(std::size_t ahead, Bytes data) {
   TAPIR_ASSERT(ahead + data.size() <= free_space(), "ByteRing::write_ahead beyond free space");
   if (data.empty() || ahead + data.size() > free_space()) return;
   std::byte* base = storage();
+  // The run may cross the end of the storage: copy up to the end, then from the start.
   const std::size_t pos = wrap(head_ + size_ + ahead);
   const std::size_t first = std::min(data.size(), cap_ - pos);
   std::memcpy(base + pos, data.data(), first);
@@ -38,8 +41,11 @@ void ByteRing::commit(std::size_t n) {
 
 void ByteRing::pop(std::size_t n) {
   TAPIR_ASSERT(n <= size_, "ByteRing::pop more than held");
+  // Release builds compile the assertion away; clamp so a caller bug cannot corrupt state.
   n = std::min(n, size_);
   if (n == 0) return;
+  // head_ is not rewound to 0 when the ring empties: bytes parked by write_ahead sit at
+  // fixed positions past the tail and would be lost.
   head_ = wrap(head_ + n);
   size_ -= n;
 }
@@ -64,6 +70,7 @@ void ByteRing::release() {
   TAPIR_ASSERT(size_ == 0, "ByteRing::release with bytes held");
   if (size_ != 0) return;
   buf_.reset();
+  // Nothing is parked (precondition), so the next allocation may start at position 0.
   head_ = 0;
 }
 

@@ -1,3 +1,4 @@
+// Names for LossAction, used in logs ("tcp ...: fast-retransmit") and test failures.
 #include "tcp/congestion.hpp"
 
 namespace tapir::tcp {

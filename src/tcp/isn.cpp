@@ -1,3 +1,5 @@
+// RFC 6528 ISNs and the SipHash-2-4 PRF behind them (see isn.hpp). SipHash is written
+// from the paper's description; tests check it against the reference vectors.
 #include "tcp/isn.hpp"
 
 #include <array>
@@ -80,6 +82,7 @@ SeqNum IsnGenerator::isn(Ipv4Addr local_ip, std::uint16_t local_port, Ipv4Addr r
   store_be16(id, 4, local_port);
   store_be32(id, 6, remote_ip.value);
   store_be16(id, 10, remote_port);
+  // The low 32 bits of a PRF's output are as unpredictable as any other 32.
   const auto f = static_cast<std::uint32_t>(siphash24(secret_, id));
   // RFC 6528 §3: "M is the 4 microsecond timer" (modulo 2^32, as the ISN space is).
   const auto m = static_cast<std::uint32_t>(now.micros() / 4);

@@ -1,3 +1,6 @@
+// Reassembler (see reassembler.hpp). Invariants: ranges_ is sorted, its ranges neither
+// overlap nor touch, each begins after next_ and ends by next_ + window(), and its bytes
+// are already in the RecvBuffer's free space, (begin - next_) past the readable end.
 #include "tcp/reassembler.hpp"
 
 #include <algorithm>
@@ -37,6 +40,8 @@ InsertResult Reassembler::insert(std::uint64_t offset, Bytes data, bool fin) {
       return res;
     }
     const std::uint64_t pending_before = pending_bytes();
+    // Overlapping bytes are written again: TCP data at a given offset never changes, so
+    // rewriting is cheaper than splitting the segment around existing ranges.
     out_.write_ahead(static_cast<std::size_t>(begin - next_),
                      data.subspan(static_cast<std::size_t>(begin - offset),
                                   static_cast<std::size_t>(end - begin)));
@@ -66,6 +71,7 @@ void Reassembler::release_if_idle() {
   if (out_.empty() && ranges_.empty()) out_.release();
 }
 
+// Overlapping or adjacent: such a segment grows an existing range instead of adding one.
 bool Reassembler::touches_range(std::uint64_t begin, std::uint64_t end) const {
   return std::any_of(ranges_.begin(), ranges_.end(),
                      [&](const Range& r) { return r.begin <= end && r.end >= begin; });
@@ -86,6 +92,7 @@ void Reassembler::add_range(std::uint64_t begin, std::uint64_t end) {
   ranges_.insert(ranges_.erase(first, last), merged);
 }
 
+// Ranges never touch, so at most the first one can start at RCV.NXT.
 std::size_t Reassembler::deliver_front() {
   if (ranges_.empty() || ranges_.front().begin != next_) return 0;
   const auto n = static_cast<std::size_t>(ranges_.front().size());

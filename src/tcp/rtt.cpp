@@ -1,3 +1,4 @@
+// RFC 6298 RTO estimation (see rtt.hpp). Every formula line cites its clause.
 #include "tcp/rtt.hpp"
 
 #include <algorithm>
@@ -57,6 +58,8 @@ void RttSampler::on_send(std::uint64_t end_offset, Instant now) {
   if (!timed_) timed_ = Timed{end_offset, now};
 }
 
+// Any cumulative ACK at or past the timed segment's end completes the measurement, even
+// one that also covers later segments.
 std::optional<Duration> RttSampler::on_ack(std::uint64_t una, Instant now) {
   if (!timed_ || una < timed_->end) return std::nullopt;
   const Duration sample = now - timed_->sent;

@@ -1,3 +1,7 @@
+// SendBuffer (see send_buffer.hpp). The ring's head is always SND.UNA, so an absolute
+// offset maps to a ring position by subtracting una_. Out-of-range arguments are caller
+// bugs: they assert in Debug builds and are clamped or refused in Release builds, where
+// TAPIR_ASSERT compiles away.
 #include "tcp/send_buffer.hpp"
 
 #include <algorithm>
