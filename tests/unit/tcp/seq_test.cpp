@@ -48,7 +48,8 @@ TEST_CASE("seq: comparisons hold across the 2^32 wrap", "[tcp][seq][rfc9293-3.4]
   CHECK(SeqNum(0x80000000u).before(SeqNum(0)));
 }
 
-TEST_CASE("seq: in_range is [lo, hi) and works across the wrap", "[tcp][seq]") {
+TEST_CASE("seq: in_range(lo, hi) includes lo, excludes hi, and works across the wrap",
+          "[tcp][seq]") {
   const SeqNum lo(0xfffffffeu), hi(2);
   CHECK(SeqNum(0xfffffffeu).in_range(lo, hi));
   CHECK(SeqNum(0xffffffffu).in_range(lo, hi));
@@ -59,7 +60,8 @@ TEST_CASE("seq: in_range is [lo, hi) and works across the wrap", "[tcp][seq]") {
   CHECK_FALSE(SeqNum(5).in_range(SeqNum(5), SeqNum(5)));
 }
 
-TEST_CASE("seq: in_window is [start, start+len) and empty for len 0", "[tcp][seq]") {
+TEST_CASE("seq: in_window(start, len) spans len octets from start and is empty for len 0",
+          "[tcp][seq]") {
   const SeqNum start(0xffffff00u);
   CHECK(start.in_window(start, SeqLen(1)));
   CHECK_FALSE(start.in_window(start, SeqLen(0)));
