@@ -42,7 +42,7 @@ std::string_view to_string(LossAction a);
 struct AckResponse {
   LossAction action = LossAction::None;
   // RFC 6298 (5.3) restarts the retransmission timer on every ACK of new data; during
-  // NewReno fast recovery RFC 6582 §4 may withhold that (the "Impatient" variant).
+  // NewReno fast recovery RFC 6582 §3.2 step 4 resets it only on the first partial ACK.
   bool restart_rto = false;
   friend bool operator==(const AckResponse&, const AckResponse&) = default;
 };

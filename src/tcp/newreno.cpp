@@ -60,13 +60,13 @@ AckResponse NewReno::on_recovery_ack(std::uint64_t acked_bytes, const Flight& fl
   }
   // RFC 6582 §3.2 step 4, partial acknowledgment: "Deflate the congestion window by the
   // amount of new data acknowledged", then "add back SMSS bytes" if at least one SMSS was
-  // acknowledged. cwnd never drops below one segment.
+  // acknowledged. cwnd stays at one segment or more, so the retransmission always fits.
   cwnd_ = cwnd_ > acked_bytes ? cwnd_ - acked_bytes : 0;
   if (acked_bytes >= smss_) cwnd_ += smss_;
   cwnd_ = std::max(cwnd_, smss_);
   ++partial_acks_;
   // RFC 6582 §3.2 step 4: "For the first partial ACK ... also reset the retransmit timer";
-  // RFC 6582 §4 Impatient resets only then, Slow-but-Steady on each one.
+  // the Impatient variant resets only then, Slow-but-Steady on each one.
   const bool restart = !cfg_.impatient || partial_acks_ == 1;
   return {LossAction::RetransmitFirstUnacked, restart};
 }

@@ -3,7 +3,7 @@
 // with window inflation), and RFC 6582 §3.2 (NewReno: `recover`, partial and full ACKs).
 // Limited transmit (RFC 3042) is signalled, not enforced: the connection sends.
 //
-// Not implemented: SACK-based recovery (RFC 6675), the RFC 6582 §4.1 ACK heuristic for
+// Not implemented: SACK-based recovery (RFC 6675), the RFC 6582 §4 heuristics for
 // duplicate ACKs after a timeout (the `recover` check of step 1 is used instead), and
 // ECN (RFC 3168).
 #pragma once
@@ -23,8 +23,9 @@ struct NewRenoConfig {
   // RFC 5681 §3.1: counting acknowledged bytes is the RECOMMENDED congestion-avoidance
   // increase (RFC 3465 §2.1); false uses equation (3), SMSS*SMSS/cwnd per ACK.
   bool byte_counting = true;
-  // RFC 6582 §4: "Impatient" restarts the retransmission timer only on the first partial
-  // ACK (RFC 6582 §3.2 step 4); false is "Slow-but-Steady", restarting on every one.
+  // RFC 6582 §3.2 step 4 restarts the retransmission timer on the first partial ACK only
+  // (RFC 6582 calls this the "Impatient" variant); false gives its "Slow-but-Steady"
+  // variant, which restarts it on every partial ACK.
   bool impatient = true;
   // RFC 5681 §3.2: fast retransmit on the third duplicate ACK.
   std::uint32_t dup_ack_threshold = 3;

@@ -189,7 +189,7 @@ TEST_CASE("newreno: RFC 6582 §3.2 step 4 partial ACK deflates, adds back SMSS, 
   // Less than one SMSS acknowledged: deflate only.
   const AckResponse second = cc.on_ack(500, fl(2500, 10000), kNow);
   CHECK(second.action == LossAction::RetransmitFirstUnacked);
-  CHECK_FALSE(second.restart_rto);  // RFC 6582 §4 Impatient
+  CHECK_FALSE(second.restart_rto);  // RFC 6582 Impatient variant
   CHECK(cc.cwnd() == 8500);
   // Duplicate ACKs during recovery still inflate (step 3).
   cc.on_dup_ack(fl(2500, 10000), kNow);
@@ -197,8 +197,8 @@ TEST_CASE("newreno: RFC 6582 §3.2 step 4 partial ACK deflates, adds back SMSS, 
   CHECK(cc.ssthresh() == 5000);
 }
 
-TEST_CASE("newreno: RFC 6582 §4 Slow-but-Steady restarts the timer on every partial ACK",
-          "[tcp][newreno][rfc6582-4]") {
+TEST_CASE("newreno: RFC 6582 Slow-but-Steady variant restarts the timer on every partial ACK",
+          "[tcp][newreno][rfc6582-3.2]") {
   NewRenoConfig c;
   c.smss = kSmss;
   c.impatient = false;
