@@ -52,7 +52,8 @@ class CongestionControl {
   virtual ~CongestionControl() = default;
   virtual std::string_view name() const = 0;
 
-  // An ACK acknowledged `acked_bytes` of new data; `flight` is the state after it.
+  // An ACK acknowledged `acked_bytes` of new data. `flight` is the state *after* it:
+  // flight.una is the new SND.UNA, which decides partial vs full ACK (RFC 6582 §3.2 step 4).
   virtual AckResponse on_ack(std::uint64_t acked_bytes, const Flight& flight, Instant now) = 0;
   // A duplicate ACK (RFC 5681 §2; see is_duplicate_ack); counting them happens here.
   virtual AckResponse on_dup_ack(const Flight& flight, Instant now) = 0;
