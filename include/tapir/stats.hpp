@@ -88,6 +88,19 @@
   X(rx_drop_bad_checksum, "dropped: checksum mismatch")                                \
   X(rx_drop_broadcast_echo, "ignored: echo request to a broadcast address")
 
+#define TAPIR_IGMP_COUNTERS(X)                                                          \
+  X(rx_messages, "messages received")                                                   \
+  X(rx_queries, "membership queries received")                                          \
+  X(rx_reports, "other members' reports received")                                      \
+  X(rx_other, "ignored: leaves, IGMPv3 reports and unknown types")                      \
+  X(rx_drop_truncated, "dropped: shorter than an IGMP message")                         \
+  X(rx_drop_bad_checksum, "dropped: checksum mismatch")                                 \
+  X(rx_drop_bad_query, "dropped: query for a non-group or to the wrong destination")    \
+  X(rx_drop_bad_report, "dropped: report whose source is off our subnet (RFC 2236 §9)") \
+  X(tx_reports, "membership reports sent")                                              \
+  X(tx_leaves, "leave group messages sent")                                             \
+  X(reports_suppressed, "reports not sent: another member reported first")
+
 #define TAPIR_UDP_COUNTERS(X)                                             \
   X(rx_datagrams, "datagrams received")                                   \
   X(tx_datagrams, "datagrams sent")                                       \
@@ -125,6 +138,9 @@ struct Ipv4Stats {
 struct IcmpStats {
   TAPIR_ICMP_COUNTERS(TAPIR_DECLARE_COUNTER)
 };
+struct IgmpStats {
+  TAPIR_IGMP_COUNTERS(TAPIR_DECLARE_COUNTER)
+};
 struct UdpStats {
   TAPIR_UDP_COUNTERS(TAPIR_DECLARE_COUNTER)
 };
@@ -137,6 +153,7 @@ struct Stats {
   ArpStats arp;
   Ipv4Stats ipv4;
   IcmpStats icmp;
+  IgmpStats igmp;
   UdpStats udp;
   TcpStats tcp;
 };
@@ -166,6 +183,10 @@ void visit_counters(const Stats& s, F&& f) {
   {
     static constexpr const char* kGroup = "icmp";
     TAPIR_VISIT(icmp, TAPIR_ICMP_COUNTERS)
+  }
+  {
+    static constexpr const char* kGroup = "igmp";
+    TAPIR_VISIT(igmp, TAPIR_IGMP_COUNTERS)
   }
   {
     static constexpr const char* kGroup = "udp";

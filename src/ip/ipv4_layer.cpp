@@ -17,14 +17,17 @@ Ipv4Layer::Ipv4Layer(link::EthernetLayer& link, const StackConfig& cfg, Stats& s
       cfg_(cfg),
       stats_(stats),
       icmp_(*this, cfg.icmp, stats.icmp),
+      igmp_(*this, stats.igmp, rng),
       reasm_(cfg.ipv4, stats.ipv4),
       // RFC 6864 §4.2: the ID need only be unique per (src, dst, protocol) while fragments
       // may live; a counter from a seeded random start is enough and reproducible.
       next_ident_(static_cast<std::uint16_t>(rng.next_u32())),
       log_(log::get("ip")) {
   handlers_[static_cast<std::uint8_t>(IpProto::Icmp)] = &icmp_;
-  // RFC 1112 §4: every multicast-capable host belongs to the all-hosts group 224.0.0.1.
-  join_group(Ipv4Addr::from_octets(224, 0, 0, 1));
+  handlers_[static_cast<std::uint8_t>(IpProto::Igmp)] = &igmp_;
+  // RFC 1112 §4: every multicast-capable host belongs to the all-hosts group 224.0.0.1
+  // (which IGMP never reports).
+  join_group(Igmp::kAllSystems, Instant{});
 }
 
 void Ipv4Layer::add_protocol(IpProto proto, TransportHandler* h) {
@@ -200,19 +203,22 @@ Errno Ipv4Layer::send_fragmented(const Ipv4Repr& whole, Ipv4Addr hop, FillPayloa
   return Errno::Ok;
 }
 
-void Ipv4Layer::join_group(Ipv4Addr group) {
+void Ipv4Layer::join_group(Ipv4Addr group, Instant now) {
   groups_.insert(group);
   link_.join_multicast(group);
+  if (groups_.count(group) == 1) igmp_.on_join(group, now);
 }
 
-void Ipv4Layer::leave_group(Ipv4Addr group) {
+void Ipv4Layer::leave_group(Ipv4Addr group, Instant now) {
   auto it = groups_.find(group);
   if (it == groups_.end()) return;
   groups_.erase(it);
   link_.leave_multicast(group);
+  if (!groups_.contains(group)) igmp_.on_leave(group, now);
 }
 
 void Ipv4Layer::poll(Instant now) {
+  igmp_.poll(now);
   reasm_.poll(now, [&](const Ipv4Repr& hdr, Bytes first_octets) {
     // RFC 792 / RFC 1122 §3.3.2: time exceeded, code 1 (fragment reassembly time
     // exceeded), only if fragment zero arrived.

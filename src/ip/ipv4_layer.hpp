@@ -8,6 +8,7 @@
 
 #include "ip/datagram.hpp"
 #include "ip/icmp.hpp"
+#include "ip/igmp.hpp"
 #include "ip/reassembly.hpp"
 #include "link/ethernet_layer.hpp"
 #include "tapir/random.hpp"
@@ -40,13 +41,18 @@ class Ipv4Layer final : public link::Ipv4Receiver {
   Ipv4Cidr address() const { return cfg_.address; }
   std::size_t mtu() const { return link_.mtu(); }
 
-  void join_group(Ipv4Addr group);
-  void leave_group(Ipv4Addr group);
+  // Group membership, counted per member: the first join and the last leave change the
+  // link-layer filter and tell IGMP (RFC 1112 §7.2, RFC 2236 §3).
+  void join_group(Ipv4Addr group, Instant now);
+  void leave_group(Ipv4Addr group, Instant now);
   bool joined(Ipv4Addr group) const { return groups_.contains(group); }
 
   Icmp& icmp() { return icmp_; }
+  Igmp& igmp() { return igmp_; }
   void poll(Instant now);
-  std::optional<Instant> next_deadline() const { return reasm_.next_deadline(); }
+  std::optional<Instant> next_deadline() const {
+    return earliest(reasm_.next_deadline(), igmp_.next_deadline());
+  }
 
  private:
   bool valid_source(Ipv4Addr src) const;
@@ -58,6 +64,7 @@ class Ipv4Layer final : public link::Ipv4Receiver {
   StackConfig cfg_;
   Stats& stats_;
   Icmp icmp_;
+  Igmp igmp_;
   Reassembly reasm_;
   std::array<TransportHandler*, 256> handlers_{};
   std::multiset<Ipv4Addr> groups_;

@@ -174,7 +174,7 @@ Errno Sockets::close(int fd) {
   auto* e = s.get(fd);
   if (!e) return Errno::BadF;
   if (e->udp) {
-    for (auto g : e->udp->groups) s.ip.leave_group(g);
+    for (auto g : e->udp->groups) s.ip.leave_group(g, s.now);
     if (e->bound) s.udp.detach(e->udp.get());
   }
   if (e->bound) s.ports.release(s.proto(*e), e->bound_port, s.owner_id(fd));

@@ -97,7 +97,7 @@ Errno Sockets::Impl::udp_join(Entry& e, Ipv4Addr group) {
   if (!group.is_multicast()) return Errno::Inval;
   if (std::find(g.begin(), g.end(), group) != g.end()) return Errno::AddrInUse;
   g.push_back(group);
-  ip.join_group(group);  // RFC 1112 §7.2: the host reports membership of its first joiner
+  ip.join_group(group, now);  // RFC 1112 §7.2: the host reports membership of its first joiner
   return Errno::Ok;
 }
 
@@ -106,7 +106,7 @@ Errno Sockets::Impl::udp_leave(Entry& e, Ipv4Addr group) {
   auto it = std::find(g.begin(), g.end(), group);
   if (it == g.end()) return Errno::AddrNotAvail;
   g.erase(it);
-  ip.leave_group(group);
+  ip.leave_group(group, now);
   return Errno::Ok;
 }
 
