@@ -56,6 +56,36 @@ struct SocketConfig {
   std::size_t udp_sndbuf = 212992;
 };
 
+struct TcpConfig {
+  // Socket buffers (SO_SNDBUF / SO_RCVBUF defaults). The receive buffer bounds the
+  // advertised window; the window scale offered in a SYN fits max_buffer (RFC 7323 §2.3).
+  std::size_t send_buffer = 256 * 1024;
+  std::size_t recv_buffer = 256 * 1024;
+  std::size_t max_buffer = 4 * 1024 * 1024;
+  bool window_scaling = true;  // RFC 7323 §2: offered in SYNs, used only if the peer agrees
+  // RFC 6298 (2.4) says 1 s; LINUX: 200 ms (TCP_RTO_MIN), which tapir follows by default.
+  Duration min_rto = std::chrono::milliseconds(200);
+  Duration initial_rto = std::chrono::seconds(1);  // RFC 6298 (2.1)
+  Duration max_rto = std::chrono::seconds(60);     // RFC 6298 (2.5)
+  // RFC 1122 §4.2.3.5: give up after R2 retransmissions (LINUX: tcp_retries2 = 15,
+  // tcp_syn_retries = 6).
+  std::uint32_t max_retransmits = 15;
+  std::uint32_t max_syn_retransmits = 6;
+  // RFC 1122 §4.2.3.2: an ACK may be delayed up to 500 ms; RFC 9293 §3.8.6.3 and the
+  // issue ask for at most 200 ms. LINUX: 40 ms (TCP_DELACK_MIN).
+  Duration delayed_ack = std::chrono::milliseconds(40);
+  // RFC 9293 §3.3.3 2*MSL. LINUX: TIME-WAIT lasts 60 s (TCP_TIMEWAIT_LEN).
+  Duration time_wait = std::chrono::seconds(60);
+  // RFC 1122 §4.2.3.6 keep-alive defaults (LINUX: 7200 s idle, 75 s interval, 9 probes).
+  Duration keepalive_idle = std::chrono::seconds(7200);
+  Duration keepalive_interval = std::chrono::seconds(75);
+  std::uint32_t keepalive_probes = 9;
+  // RFC 5961 §7: challenge ACKs sent per second at most (LINUX: tcp_challenge_ack_limit).
+  std::uint32_t challenge_ack_limit = 1000;
+  std::uint32_t max_syn_backlog = 256;  // SYN-RECEIVED children per listener
+  std::uint32_t max_backlog = 4096;     // listen() backlogs are capped here (LINUX: somaxconn)
+};
+
 struct StackConfig {
   MacAddr mac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
   Ipv4Cidr address{Ipv4Addr::from_octets(10, 0, 0, 2), 24};
@@ -68,6 +98,7 @@ struct StackConfig {
   Ipv4Config ipv4;
   IcmpConfig icmp;
   SocketConfig sockets;
+  TcpConfig tcp;
 };
 
 }  // namespace tapir

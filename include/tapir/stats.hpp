@@ -112,15 +112,43 @@
   X(rx_delivered, "datagrams queued to a socket")                         \
   X(rx_icmp_errors, "ICMP errors reported to a connected socket")
 
-#define TAPIR_TCP_COUNTERS(X)                                             \
-  X(rx_segments, "segments received")                                     \
-  X(tx_segments, "segments sent")                                         \
-  X(rx_drop_truncated, "dropped: shorter than a TCP header")              \
-  X(rx_drop_bad_offset, "dropped: data offset below 5 or beyond segment") \
-  X(rx_drop_bad_checksum, "dropped: checksum mismatch")                   \
-  X(rx_drop_bad_option, "dropped: malformed option")                      \
-  X(rx_drop_bad_flags, "dropped: illegal flag combination")               \
-  X(tx_resets, "resets sent")
+#define TAPIR_TCP_COUNTERS(X)                                                            \
+  X(rx_segments, "segments received")                                                    \
+  X(tx_segments, "segments sent")                                                        \
+  X(rx_drop_truncated, "dropped: shorter than a TCP header")                             \
+  X(rx_drop_bad_offset, "dropped: data offset below 5 or beyond segment")                \
+  X(rx_drop_bad_checksum, "dropped: checksum mismatch")                                  \
+  X(rx_drop_bad_option, "dropped: malformed option")                                     \
+  X(rx_drop_bad_flags, "dropped: illegal flag combination (SYN+FIN, SYN+RST, none)")     \
+  X(rx_drop_broadcast, "dropped: sent to a broadcast or multicast address")              \
+  X(rx_no_socket, "segments for no connection or listener (RST sent unless RST)")        \
+  X(rx_drop_unacceptable, "dropped: outside the receive window (ACK sent)")              \
+  X(rx_drop_no_ack, "dropped: ACK bit off in a synchronized state")                      \
+  X(rx_drop_ack_unsent, "dropped: acknowledges data never sent (ACK sent)")              \
+  X(rx_drop_old_ack, "dropped: ACK older than the window allows (RFC 5961 §5.2)")        \
+  X(rx_data_after_close, "data for a closed socket (RST sent)")                          \
+  X(rx_resets, "resets received and accepted")                                           \
+  X(rx_ooo_segments, "segments received out of order")                                   \
+  X(rx_dup_acks, "duplicate ACKs received")                                              \
+  X(tx_resets, "resets sent")                                                            \
+  X(tx_challenge_acks, "challenge ACKs sent (RFC 5961)")                                 \
+  X(challenge_acks_limited, "challenge ACKs not sent: rate limit")                       \
+  X(tx_delayed_acks, "ACKs sent after the delayed-ACK timer")                            \
+  X(tx_window_probes, "zero-window probes sent")                                         \
+  X(retransmitted_segments, "segments retransmitted")                                    \
+  X(retransmitted_bytes, "octets retransmitted")                                         \
+  X(fast_retransmits, "fast retransmits (third duplicate ACK, RFC 5681 §3.2)")           \
+  X(rto_expired, "retransmission timeouts (RFC 6298 §5)")                                \
+  X(timeouts, "connections given up after the retransmission limit (ETIMEDOUT)")         \
+  X(keepalive_probes, "keep-alive probes sent")                                          \
+  X(keepalive_timeouts, "connections ended by unanswered keep-alives")                   \
+  X(active_opens, "active opens (connect)")                                              \
+  X(passive_opens, "passive opens (SYN to a listener)")                                  \
+  X(established, "connections established")                                              \
+  X(aborts_unread_data, "closes with unread data, turned into a reset (RFC 2525 §2.17)") \
+  X(listen_syn_drops, "SYNs dropped: SYN-RECEIVED table full")                           \
+  X(listen_overflows, "handshakes held back: accept queue full")                         \
+  X(time_wait_reopens, "TIME-WAIT connections reopened by a new SYN (RFC 1122 4.2.2.13)")
 
 #define TAPIR_DECLARE_COUNTER(name, help) std::uint64_t name = 0;
 

@@ -9,6 +9,7 @@
 #include "ip/ipv4_layer.hpp"
 #include "socket/port_registry.hpp"
 #include "tapir/socket.hpp"
+#include "tcp/tcp_layer.hpp"
 #include "udp/udp_layer.hpp"
 
 namespace tapir {
@@ -29,9 +30,16 @@ struct Sockets::Impl {
     Duration sndtimeo{0};
     std::size_t sndbuf = 0;
     std::unique_ptr<udp::UdpEndpoint> udp;
+    // Stream sockets: a connection (connecting, connected, or accepted) or a listener.
+    std::shared_ptr<tcp::Connection> conn;
+    tcp::Listener* listener = nullptr;
+    tcp::ConnOptions topts;
+    std::size_t rcvbuf = 0;
+    bool linger_abort = false;  // SO_LINGER on with a zero timeout: close() resets
+    bool connect_failed_reported = false;
   };
 
-  Impl(ip::Ipv4Layer& ip, udp::UdpLayer& udp, Rng& rng, const SocketConfig& cfg,
+  Impl(ip::Ipv4Layer& ip, udp::UdpLayer& udp, tcp::TcpLayer& tcp, Rng& rng, const SocketConfig& cfg,
        const Instant& now);
 
   // The entry behind `fd`, or nullptr (EBADF).
@@ -58,8 +66,21 @@ struct Sockets::Impl {
   Errno udp_join(Entry& e, Ipv4Addr group);
   Errno udp_leave(Entry& e, Ipv4Addr group);
 
+  // TCP halves (src/socket/tcp_calls.cpp).
+  Errno tcp_connect(int fd, Entry& e, const sockaddr_in& to);
+  Errno tcp_listen(int fd, Entry& e, int backlog);
+  Result<int> tcp_accept(Entry& e, sockaddr_in* peer);
+  Result<std::size_t> tcp_send(Entry& e, Bytes data);
+  Result<std::size_t> tcp_recv(Entry& e, MutBytes buf, int flags);
+  Errno tcp_shutdown(int fd, Entry& e, int how);
+  void tcp_close(int fd, Entry& e);
+  short tcp_readiness(const Entry& e) const;
+  void on_tcp_event(tcp::Connection& c, tcp::ConnEvent ev);
+  Result<int> new_entry(int type);
+
   ip::Ipv4Layer& ip;
   udp::UdpLayer& udp;
+  tcp::TcpLayer& tcp;
   SocketConfig cfg;
   const Instant& now;
   int ip_ttl = 64;

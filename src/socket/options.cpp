@@ -1,6 +1,7 @@
 // setsockopt / getsockopt at SOL_SOCKET and IPPROTO_IP, with Linux's argument rules:
 // an option value shorter than an int is EINVAL, an unknown option ENOPROTOOPT.
 #include <netinet/ip.h>
+#include <netinet/tcp.h>
 #include <sys/time.h>
 
 #include <cstring>
@@ -95,6 +96,39 @@ Errno Sockets::setsockopt(int fd, int level, int name, const void* value, sockle
         return Errno::NoProtoOpt;
     }
   }
+  if (level == IPPROTO_TCP) {
+    if (e->type != SOCK_STREAM) return Errno::NoProtoOpt;
+    auto v = int_value(value, len);
+    if (!v) return v.error();
+    auto& o = e->topts;
+    switch (name) {
+      case TCP_NODELAY:
+        o.nodelay = *v != 0;
+        break;
+      // Linux bounds: 1..32767 seconds, 1..127 probes.
+      case TCP_KEEPIDLE:
+        if (*v < 1 || *v > 32767) return Errno::Inval;
+        o.keepalive_idle = std::chrono::seconds(*v);
+        break;
+      case TCP_KEEPINTVL:
+        if (*v < 1 || *v > 32767) return Errno::Inval;
+        o.keepalive_interval = std::chrono::seconds(*v);
+        break;
+      case TCP_KEEPCNT:
+        if (*v < 1 || *v > 127) return Errno::Inval;
+        o.keepalive_probes = static_cast<std::uint32_t>(*v);
+        break;
+      default:
+        return Errno::NoProtoOpt;
+    }
+    if (e->conn) {
+      bool ka = e->conn->options().keepalive;
+      e->conn->options() = o;
+      e->conn->options().keepalive = ka || o.keepalive;
+      s.tcp.kick(*e->conn, s.now);  // TCP_NODELAY may release a held segment
+    }
+    return Errno::Ok;
+  }
   if (level == IPPROTO_IP) {
     if (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP) {
       if (!ep) return Errno::NoProtoOpt;
@@ -158,9 +192,33 @@ Errno Sockets::getsockopt(int fd, int level, int name, void* value, socklen_t* l
         return put_int(value, len, e->type);
       case SO_ERROR: {
         // Reading SO_ERROR reports the pending error and clears it.
-        Errno err = ep ? std::exchange(ep->pending_error, Errno::Ok) : Errno::Ok;
+        Errno err = ep        ? std::exchange(ep->pending_error, Errno::Ok)
+                    : e->conn ? e->conn->take_error()
+                              : Errno::Ok;
         return put_int(value, len, static_cast<int>(err));
       }
+      default:
+        return Errno::NoProtoOpt;
+    }
+  }
+  if (level == IPPROTO_TCP && e->type == SOCK_STREAM) {
+    switch (name) {
+      case TCP_NODELAY:
+        return put_int(value, len, e->topts.nodelay);
+      case TCP_KEEPIDLE:
+        return put_int(
+            value, len,
+            static_cast<int>(
+                std::chrono::duration_cast<std::chrono::seconds>(e->topts.keepalive_idle).count()));
+      case TCP_KEEPINTVL:
+        return put_int(value, len,
+                       static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(
+                                            e->topts.keepalive_interval)
+                                            .count()));
+      case TCP_KEEPCNT:
+        return put_int(value, len, static_cast<int>(e->topts.keepalive_probes));
+      case TCP_MAXSEG:
+        return put_int(value, len, e->conn ? e->conn->negotiated().smss : 536);
       default:
         return Errno::NoProtoOpt;
     }

@@ -17,14 +17,38 @@ sockaddr_in make_sockaddr(Ipv4Addr addr, std::uint16_t port) {
 Ipv4Addr sockaddr_addr(const sockaddr_in& sa) { return {ntohl(sa.sin_addr.s_addr)}; }
 std::uint16_t sockaddr_port(const sockaddr_in& sa) { return ntohs(sa.sin_port); }
 
-Sockets::Impl::Impl(ip::Ipv4Layer& ip_layer, udp::UdpLayer& udp_layer, Rng& rng,
-                    const SocketConfig& config, const Instant& now_ref)
+Sockets::Impl::Impl(ip::Ipv4Layer& ip_layer, udp::UdpLayer& udp_layer, tcp::TcpLayer& tcp_layer,
+                    Rng& rng, const SocketConfig& config, const Instant& now_ref)
     : ip(ip_layer),
       udp(udp_layer),
+      tcp(tcp_layer),
       cfg(config),
       now(now_ref),
       ports(config.ephemeral_first, config.ephemeral_last, rng) {
   udp.set_notify([this](int fd) { mark_changed(fd); });
+  tcp.set_events([this](tcp::Connection& c, tcp::ConnEvent ev) { on_tcp_event(c, ev); });
+  tcp.set_listener_events([this](tcp::Listener& l) { mark_changed(l.owner); });
+}
+
+Result<int> Sockets::Impl::new_entry(int type) {
+  auto it = std::find_if(slots.begin(), slots.end(), [](const auto& e) { return !e.used; });
+  if (it == slots.end()) {
+    if (slots.size() >= static_cast<std::size_t>(cfg.max_sockets)) return Errno::MFile;
+    it = slots.emplace(slots.end());
+  }
+  int fd = static_cast<int>(it - slots.begin());
+  std::uint32_t gen = it->generation + 1;
+  *it = Entry{};
+  it->used = true;
+  it->generation = gen;
+  it->type = type;
+  if (type == SOCK_DGRAM) {
+    it->sndbuf = cfg.udp_sndbuf;
+    it->udp = std::make_unique<udp::UdpEndpoint>();
+    it->udp->rcvbuf = cfg.udp_rcvbuf;
+    it->udp->owner = fd;
+  }
+  return fd;
 }
 
 Sockets::Impl::Entry* Sockets::Impl::get(int fd) {
@@ -83,24 +107,9 @@ Result<int> Sockets::socket(int domain, int type, int protocol) {
   }
   int want = base == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
   if (protocol != 0 && protocol != want) return Errno::ProtoNoSupport;
-  if (base == SOCK_STREAM) return Errno::ProtoNoSupport;
-  auto& s = *impl_;
-  auto it = std::find_if(s.slots.begin(), s.slots.end(), [](const auto& e) { return !e.used; });
-  if (it == s.slots.end()) {
-    if (s.slots.size() >= static_cast<std::size_t>(s.cfg.max_sockets)) return Errno::MFile;
-    it = s.slots.emplace(s.slots.end());
-  }
-  int fd = static_cast<int>(it - s.slots.begin());
-  std::uint32_t gen = it->generation + 1;
-  *it = Impl::Entry{};
-  it->used = true;
-  it->generation = gen;
-  it->type = base;
-  it->nonblocking = (type & SOCK_NONBLOCK) != 0;
-  it->sndbuf = s.cfg.udp_sndbuf;
-  it->udp = std::make_unique<udp::UdpEndpoint>();
-  it->udp->rcvbuf = s.cfg.udp_rcvbuf;
-  it->udp->owner = fd;
+  auto fd = impl_->new_entry(base);
+  if (!fd) return fd;
+  impl_->slots[static_cast<std::size_t>(*fd)].nonblocking = (type & SOCK_NONBLOCK) != 0;
   return fd;
 }
 
@@ -119,19 +128,21 @@ Errno Sockets::connect(int fd, const sockaddr_in& addr) {
   auto& s = *impl_;
   auto* e = s.get(fd);
   if (!e) return Errno::BadF;
-  return s.udp_connect(fd, *e, addr);
+  return e->type == SOCK_STREAM ? s.tcp_connect(fd, *e, addr) : s.udp_connect(fd, *e, addr);
 }
 
-Errno Sockets::listen(int fd, int) {
+Errno Sockets::listen(int fd, int backlog) {
   auto* e = impl_->get(fd);
   if (!e) return Errno::BadF;
-  return Errno::OpNotSupp;  // listen() is for stream sockets
+  if (e->type != SOCK_STREAM) return Errno::OpNotSupp;  // listen() is for stream sockets
+  return impl_->tcp_listen(fd, *e, backlog);
 }
 
-Result<int> Sockets::accept(int fd, sockaddr_in*) {
+Result<int> Sockets::accept(int fd, sockaddr_in* peer) {
   auto* e = impl_->get(fd);
   if (!e) return Errno::BadF;
-  return Errno::OpNotSupp;
+  if (e->type != SOCK_STREAM) return Errno::OpNotSupp;
+  return impl_->tcp_accept(*e, peer);
 }
 
 Result<std::size_t> Sockets::send(int fd, Bytes data, int flags) {
@@ -142,6 +153,11 @@ Result<std::size_t> Sockets::sendto(int fd, Bytes data, int, const sockaddr_in* 
   auto& s = *impl_;
   auto* e = s.get(fd);
   if (!e) return Errno::BadF;
+  if (e->type == SOCK_STREAM) {
+    // Linux ignores the destination of sendto() on a stream socket.
+    (void)to;
+    return s.tcp_send(*e, data);
+  }
   return s.udp_sendto(fd, *e, data, to);
 }
 
@@ -153,6 +169,12 @@ Result<std::size_t> Sockets::recvfrom(int fd, MutBytes buf, int flags, sockaddr_
   auto& s = *impl_;
   auto* e = s.get(fd);
   if (!e) return Errno::BadF;
+  if (e->type == SOCK_STREAM) {
+    auto r = s.tcp_recv(*e, buf, flags);
+    if (r && from && e->conn)
+      *from = make_sockaddr(e->conn->id().remote_addr, e->conn->id().remote_port);
+    return r;
+  }
   return s.udp_recvfrom(*e, buf, flags, from);
 }
 
@@ -161,6 +183,11 @@ Errno Sockets::shutdown(int fd, int how) {
   auto* e = s.get(fd);
   if (!e) return Errno::BadF;
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Errno::Inval;
+  if (e->type == SOCK_STREAM) {
+    auto err = s.tcp_shutdown(fd, *e, how);
+    s.mark_changed(fd);
+    return err;
+  }
   // Linux: shutdown() on a datagram socket that is not connected is ENOTCONN.
   if (e->udp && !e->udp->connected) return Errno::NotConn;
   if (how != SHUT_WR) e->shut_rd = true;
@@ -177,6 +204,7 @@ Errno Sockets::close(int fd) {
     for (auto g : e->udp->groups) s.ip.leave_group(g, s.now);
     if (e->bound) s.udp.detach(e->udp.get());
   }
+  if (e->type == SOCK_STREAM) s.tcp_close(fd, *e);
   if (e->bound) s.ports.release(s.proto(*e), e->bound_port, s.owner_id(fd));
   e->udp.reset();
   e->used = false;
@@ -187,13 +215,16 @@ Errno Sockets::close(int fd) {
 Result<sockaddr_in> Sockets::getsockname(int fd) {
   auto* e = impl_->get(fd);
   if (!e) return Errno::BadF;
-  Ipv4Addr a = e->udp ? e->udp->local_addr : e->bound_addr;
+  Ipv4Addr a = e->udp ? e->udp->local_addr : e->conn ? e->conn->id().local_addr : e->bound_addr;
   return make_sockaddr(a, e->bound_port);
 }
 
 Result<sockaddr_in> Sockets::getpeername(int fd) {
   auto* e = impl_->get(fd);
   if (!e) return Errno::BadF;
+  if (e->conn && e->conn->established_once()) {
+    return make_sockaddr(e->conn->id().remote_addr, e->conn->id().remote_port);
+  }
   if (!e->udp || !e->udp->connected) return Errno::NotConn;
   return make_sockaddr(e->udp->remote_addr, e->udp->remote_port);
 }
@@ -215,7 +246,7 @@ Result<int> Sockets::fcntl(int fd, int cmd, int arg) {
 short Sockets::readiness(int fd) {
   auto* e = impl_->get(fd);
   if (!e) return POLLNVAL;
-  return impl_->udp_readiness(*e);
+  return e->type == SOCK_STREAM ? impl_->tcp_readiness(*e) : impl_->udp_readiness(*e);
 }
 
 int Sockets::poll(pollfd* fds, std::size_t n) {
@@ -270,6 +301,29 @@ std::vector<SocketInfo> Sockets::table() {
       r.peer_addr = e.udp->remote_addr;
       r.peer_port = e.udp->remote_port;
       r.recv_q = e.udp->rx_bytes;
+    } else if (e.listener) {
+      // As `ss -l`: Recv-Q is the accept queue, Send-Q the backlog.
+      r.state = "LISTEN";
+      r.local_addr = e.listener->addr;
+      r.local_port = e.listener->port;
+      r.recv_q = e.listener->accept_queue.size();
+      r.send_q = e.listener->backlog;
+    } else if (e.conn) {
+      const auto& c = *e.conn;
+      r.state = std::string(tcp::to_string(c.state()));
+      r.local_addr = c.id().local_addr;
+      r.local_port = c.id().local_port;
+      r.peer_addr = c.id().remote_addr;
+      r.peer_port = c.id().remote_port;
+      r.recv_q = c.recv_queue();
+      r.send_q = c.send_queue();
+      r.rtt = c.srtt();
+      r.rto = c.rto();
+      r.cwnd = c.cwnd();
+    } else {
+      r.state = "CLOSED";
+      r.local_addr = e.bound_addr;
+      r.local_port = e.bound_port;
     }
     rows.push_back(r);
   }

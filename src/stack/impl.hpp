@@ -6,6 +6,7 @@
 #include "socket/impl.hpp"
 #include "tapir/random.hpp"
 #include "tapir/stack.hpp"
+#include "tcp/tcp_layer.hpp"
 #include "udp/udp_layer.hpp"
 
 namespace tapir {
@@ -20,6 +21,7 @@ struct Stack::Impl {
   link::EthernetLayer link;
   ip::Ipv4Layer ip;
   udp::UdpLayer udp;
+  tcp::TcpLayer tcp;
   Instant now;  // the time of the latest poll: socket calls between polls happen "now"
   Sockets sockets;
   bool announced = false;

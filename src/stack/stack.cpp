@@ -18,9 +18,11 @@ Stack::Impl::Impl(phy::Device& dev, const StackConfig& cfg)
       link(dev, cfg.mac, cfg.address, effective_mtu(dev, cfg), cfg.arp, stats),
       ip(link, cfg, stats, rng),
       udp(ip, stats.udp),
-      sockets(std::make_unique<Sockets::Impl>(ip, udp, rng, cfg.sockets, now)) {
+      tcp(ip, cfg.tcp, stats.tcp, rng),
+      sockets(std::make_unique<Sockets::Impl>(ip, udp, tcp, rng, cfg.sockets, now)) {
   link.set_receiver(&ip);
   ip.add_protocol(wire::IpProto::Udp, &udp);
+  ip.add_protocol(wire::IpProto::Tcp, &tcp);
   sockets.impl().ip_ttl = cfg.ipv4.ttl;
   config.mtu = effective_mtu(dev, cfg);
 }
@@ -51,12 +53,14 @@ void Stack::poll(Instant now) noexcept {
   }
   s.link.poll(now);
   s.ip.poll(now);
+  s.tcp.poll(now);
   s.device.flush(now);
 }
 
 std::optional<Instant> Stack::next_deadline() const {
   auto& s = *impl_;
   auto t = earliest(s.link.next_deadline(), s.ip.next_deadline());
+  t = earliest(t, s.tcp.next_deadline());
   return earliest(t, s.device.next_deadline());
 }
 

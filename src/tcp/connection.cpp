@@ -1,0 +1,319 @@
+// TCP user calls, timers and state changes (RFC 9293 §3.10.1-§3.10.5, §3.10.8).
+#include "tcp/connection.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "util/log.hpp"
+
+namespace tapir::tcp {
+
+namespace {
+RttConfig rtt_config(const TcpConfig& c) {
+  return {.initial_rto = c.initial_rto, .min_rto = c.min_rto, .max_rto = c.max_rto};
+}
+// RFC 9293 §3.7.1 / RFC 879: the MSS we can receive is the MTU less 40 octets of headers.
+std::uint16_t mss_for(std::size_t mtu) {
+  return static_cast<std::uint16_t>(std::min<std::size_t>(mtu, 65535) - 40);
+}
+}  // namespace
+
+Connection::Connection(const TcpConfig& cfg, TcpStats& stats, const FourTuple& id, std::size_t mtu,
+                       std::size_t send_buffer, std::size_t recv_buffer)
+    : cfg_(cfg),
+      stats_(stats),
+      id_(id),
+      mtu_(mtu),
+      sbuf_(send_buffer),
+      rcv_(recv_buffer),
+      rtt_(rtt_config(cfg)),
+      cc_(std::make_unique<NewReno>(NewRenoConfig{.smss = 536})),
+      log_(log::get("tcp")) {
+  opts_.keepalive_idle = cfg.keepalive_idle;
+  opts_.keepalive_interval = cfg.keepalive_interval;
+  opts_.keepalive_probes = cfg.keepalive_probes;
+  // RFC 7323 §2.3: the shift we offer is the smallest that lets the largest buffer we may
+  // be given fit in 16 bits of window.
+  if (cfg.window_scaling) {
+    while ((cfg.max_buffer >> neg_.rcv_shift) > 65535 && neg_.rcv_shift < 14) ++neg_.rcv_shift;
+  }
+}
+
+void Connection::set_state(TcpState next) {
+  // RFC 9293 §3.3.2 Figure 5 plus the §3.10 event text: every edge taken must be legal.
+  TAPIR_ASSERT(is_legal_transition(state_, next), "illegal TCP state transition");
+  SPDLOG_LOGGER_DEBUG(&log_, "{}:{} <-> {}:{} {} -> {}", id_.local_addr.to_string(), id_.local_port,
+                      id_.remote_addr.to_string(), id_.remote_port, to_string(state_),
+                      to_string(next));
+  state_ = next;
+  if (next == TcpState::Established && !established_once_) {
+    established_once_ = true;
+    ++stats_.established;
+  }
+}
+
+void Connection::open_active(SeqNum iss, Instant now) {
+  snd_.iss = iss;
+  snd_.una = iss;
+  snd_.nxt = iss;
+  snd_.max = iss;
+  last_rx_ = now;
+  set_state(TcpState::SynSent);
+  ++stats_.active_opens;
+}
+
+void Connection::open_passive(const wire::TcpRepr& syn, SeqNum iss, Instant now) {
+  // RFC 9293 §3.10.7.2: RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ, ISS chosen, SND.NXT = ISS+1
+  // once the SYN,ACK goes out; the listener stays in LISTEN.
+  passive_ = true;
+  state_ = TcpState::Listen;  // the child starts as a copy of its listener
+  rcv_seq_.irs = SeqNum(syn.seq);
+  rcv_seq_.nxt = rcv_seq_.irs + SeqLen(1);
+  rcv_seq_.adv = rcv_seq_.nxt;
+  snd_.iss = iss;
+  snd_.una = iss;
+  snd_.nxt = iss;
+  snd_.max = iss;
+  take_syn_options(syn);
+  // RFC 9293 §3.10.7.2: the SYN's window is taken without scaling (RFC 7323 §2.2).
+  snd_.wnd = syn.window;
+  snd_.max_wnd = snd_.wnd;
+  snd_.wl1 = SeqNum(syn.seq);
+  snd_.wl2 = iss;
+  last_rx_ = now;
+  set_state(TcpState::SynReceived);
+  ++stats_.passive_opens;
+}
+
+void Connection::take_syn_options(const wire::TcpRepr& syn) {
+  // RFC 9293 §3.7.1 (MUST-15): without an MSS option assume 536; never send more than the
+  // peer's MSS nor more than our own MTU allows.
+  neg_.peer_mss = syn.mss.value_or(536);
+  neg_.smss = std::min<std::uint16_t>(neg_.peer_mss, mss_for(mtu_));
+  if (neg_.smss < 64) neg_.smss = 64;  // RFC 9293 §3.7.1: guard against absurd MSS values
+  // RFC 7323 §2.2: scaling is on only if both SYNs carry the option; shifts above 14 are
+  // treated as 14 (§2.3).
+  if (cfg_.window_scaling && syn.window_scale) {
+    neg_.window_scaling = true;
+    neg_.snd_shift = std::min<std::uint8_t>(*syn.window_scale, 14);
+  } else {
+    neg_.window_scaling = false;
+    neg_.snd_shift = 0;
+    neg_.rcv_shift = 0;
+  }
+  cc_ = std::make_unique<NewReno>(NewRenoConfig{.smss = neg_.smss});
+}
+
+Result<std::size_t> Connection::send(Bytes data) {
+  if (error_ != Errno::Ok && state_ == TcpState::Closed) return take_error();
+  switch (state_) {
+    case TcpState::Closed:
+    case TcpState::Listen:
+      return Errno::NotConn;
+    case TcpState::SynSent:
+    case TcpState::SynReceived:
+    case TcpState::Established:
+    case TcpState::CloseWait:
+      break;
+    case TcpState::FinWait1:
+    case TcpState::FinWait2:
+    case TcpState::Closing:
+    case TcpState::LastAck:
+    case TcpState::TimeWait:
+      // RFC 9293 §3.10.2: "connection closing" once CLOSE was called: EPIPE as on Linux.
+      return Errno::Pipe;
+  }
+  if (fin_queued_) return Errno::Pipe;
+  std::size_t n = sbuf_.write(data);
+  if (n == 0 && !data.empty()) return Errno::Again;
+  return n;
+}
+
+Result<std::size_t> Connection::recv(MutBytes out, bool peek) {
+  auto& buf = rcv_.output();
+  if (buf.empty()) {
+    if (error_ != Errno::Ok) return take_error();
+    if (fin_received_ || shut_rd_ || state_ == TcpState::Closed) return std::size_t{0};
+    if (state_ == TcpState::Listen || (state_ == TcpState::SynSent && !established_once_)) {
+      return state_ == TcpState::Listen ? Errno::NotConn : Errno::Again;
+    }
+    return Errno::Again;
+  }
+  std::size_t n;
+  if (peek) {
+    auto s = buf.peek(out.size());
+    std::memcpy(out.data(), s.first.data(), s.first.size());
+    std::memcpy(out.data() + s.first.size(), s.second.data(), s.second.size());
+    n = s.size();
+  } else {
+    std::uint32_t before = rcv_wnd();
+    n = buf.read(out);
+    // RFC 9293 §3.8.6.2.2: tell the peer when reading opened the window by at least
+    // min(RCV.BUFF/2, MSS) beyond what it was last told (receiver SWS avoidance).
+    std::uint32_t opened = rcv_wnd() - before;
+    std::uint32_t threshold =
+        static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.output().capacity() / 2, neg_.smss));
+    std::uint32_t advertised = static_cast<std::uint32_t>((rcv_seq_.adv - rcv_seq_.nxt).value);
+    if (opened > 0 && rcv_wnd() >= advertised + threshold) ack_now_ = true;
+  }
+  return n;
+}
+
+Errno Connection::shutdown_write() {
+  switch (state_) {
+    case TcpState::Closed:
+    case TcpState::Listen:
+      return Errno::NotConn;
+    case TcpState::SynSent:
+      // RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB.
+      become_closed(Errno::Ok);
+      return Errno::Ok;
+    default:
+      break;
+  }
+  if (fin_queued_) return Errno::Ok;
+  // RFC 9293 §3.10.4: queue the FIN behind the data already queued; the state moves to
+  // FIN-WAIT-1 (or LAST-ACK from CLOSE-WAIT) when it is sent. SYN-RECEIVED waits for
+  // ESTABLISHED before sending it.
+  fin_queued_ = true;
+  fin_offset_ = sbuf_.end();
+  if (state_ == TcpState::Established)
+    set_state(TcpState::FinWait1);
+  else if (state_ == TcpState::CloseWait)
+    set_state(TcpState::LastAck);
+  return Errno::Ok;
+}
+
+void Connection::close(Instant now, Emit emit) {
+  user_closed_ = true;
+  if (!rcv_.output().empty()) {
+    // RFC 2525 §2.17 / LINUX: closing with unread received data resets the connection so
+    // the peer learns that data was lost.
+    ++stats_.aborts_unread_data;
+    abort(now, emit);
+    return;
+  }
+  (void)shutdown_write();
+  if (state_ != TcpState::Closed) dispatch(now, emit);
+}
+
+void Connection::abort(Instant now, Emit emit) {
+  (void)now;
+  // RFC 9293 §3.10.5: in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-*, CLOSE-WAIT send a reset;
+  // in other states just delete the TCB.
+  if (in(state_, TcpState::SynReceived | TcpState::Established | TcpState::FinWait1 |
+                     TcpState::FinWait2 | TcpState::CloseWait)) {
+    send_rst(snd_.nxt, emit);
+  }
+  become_closed(Errno::Ok);
+}
+
+void Connection::become_closed(Errno why) {
+  if (why != Errno::Ok) error_ = why;
+  if (state_ != TcpState::Closed) set_state(TcpState::Closed);
+  timers_.disarm_all();
+  fin_received_ = fin_received_ || why != Errno::Ok;
+}
+
+void Connection::enter_time_wait(Instant now) {
+  set_state(TcpState::TimeWait);
+  // RFC 9293 §3.10.7.4: start the time-wait timer, turn off the other timers.
+  timers_.start_time_wait(now + cfg_.time_wait);
+}
+
+bool Connection::readable() const {
+  return !rcv_.output().empty() || fin_received_ || shut_rd_ || error_ != Errno::Ok ||
+         (state_ == TcpState::Closed && established_once_);
+}
+
+bool Connection::writable() const {
+  bool can_send = in(state_, TcpState::Established | TcpState::CloseWait);
+  return can_send && !fin_queued_ && sbuf_.free_space() > 0;
+}
+
+std::optional<Instant> Connection::next_deadline() const {
+  auto t = timers_.next();
+  if (ack_now_) return Instant{};  // due at once
+  return t;
+}
+
+std::size_t Connection::memory_bytes() const {
+  return sizeof(*this) + sbuf_.allocated_bytes() + rcv_.output().allocated_bytes();
+}
+
+void Connection::on_timer(Instant now, Emit emit) {
+  for (auto due = timers_.next_due(now); due; due = timers_.next_due(now)) {
+    timers_[*due].disarm();
+    switch (*due) {
+      case TimerKind::Retransmit:
+        on_retransmit_timeout(now, emit);
+        break;
+      case TimerKind::Persist:
+        send_probe(now, emit);
+        break;
+      case TimerKind::DelayedAck:
+        ack_now_ = true;
+        delayed_ack_fired_ = true;
+        break;
+      case TimerKind::Keepalive:
+        // RFC 1122 §4.2.3.6: after the idle time, probe; after `probes` unanswered
+        // probes, the connection is dead.
+        if (keepalive_sent_ >= opts_.keepalive_probes) {
+          ++stats_.keepalive_timeouts;
+          send_rst(snd_.nxt, emit);
+          become_closed(Errno::TimedOut);
+          return;
+        }
+        ++keepalive_sent_;
+        ++stats_.keepalive_probes;
+        // RFC 1122 §4.2.3.6: a probe carries SEG.SEQ = SND.NXT-1 so the peer must answer.
+        emit(OutSegment{header(snd_.nxt - SeqLen(1), true), 0, 0});
+        timers_.keepalive.arm(now + opts_.keepalive_interval);
+        break;
+      case TimerKind::TimeWait:
+        // RFC 9293 §3.10.8: time-wait timeout: delete the TCB.
+        become_closed(Errno::Ok);
+        return;
+      case TimerKind::UserTimeout:
+        become_closed(Errno::TimedOut);
+        return;
+    }
+    if (state_ == TcpState::Closed) return;
+  }
+}
+
+void Connection::on_retransmit_timeout(Instant now, Emit emit) {
+  if (state_ == TcpState::Closed) return;
+  if (snd_.wnd == 0 && flight() <= 1 && state_ != TcpState::SynSent &&
+      state_ != TcpState::SynReceived) {
+    send_probe(now, emit);  // a zero window is not a loss: keep probing
+    return;
+  }
+  std::uint32_t limit = in(state_, TcpState::SynSent | TcpState::SynReceived)
+                            ? cfg_.max_syn_retransmits
+                            : cfg_.max_retransmits;
+  if (retransmits_ >= limit) {
+    // RFC 1122 §4.2.3.5 (R2): give up, and report ETIMEDOUT.
+    ++stats_.timeouts;
+    if (state_ != TcpState::SynSent) send_rst(snd_.nxt, emit);
+    become_closed(Errno::TimedOut);
+    return;
+  }
+  ++retransmits_;
+  ++stats_.rto_expired;
+  // RFC 6298 (5.5): back off the timer; (5.4) retransmit the earliest unacknowledged
+  // segment; Karn: no RTT sample from it.
+  rtt_.on_timeout();
+  sampler_.on_retransmit();
+  if (in(state_, TcpState::SynSent | TcpState::SynReceived)) {
+    send_syn(state_ == TcpState::SynReceived, now, emit);
+    return;
+  }
+  cc_->on_rto(Flight{data_off(snd_.una), data_off(snd_.max)});
+  // Go back N: everything after SND.UNA is sent again as the window allows.
+  snd_.nxt = snd_.una;
+  limited_transmit_ = 0;
+  retransmit_first(now, emit);
+}
+
+}  // namespace tapir::tcp

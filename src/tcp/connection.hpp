@@ -1,0 +1,237 @@
+// One TCP connection (RFC 9293): the TCB, its buffers and timers, and the state machine.
+//
+// Read first: RFC 9293 (§3.3 states, §3.4 sequence numbers, §3.8 data communication,
+// §3.10 event processing), RFC 1122 §4.2, RFC 6298 (RTO), RFC 5681 + RFC 6582
+// (congestion control), RFC 5961 (blind in-window attacks), RFC 7323 §2 (window scale).
+//
+// The connection never touches wire bytes: it receives parsed segments (wire::TcpRepr)
+// and hands segments to send to an Emit callback as a header plus a range of its send
+// buffer. Time comes in as an Instant. The code is split by concern:
+//   connection.cpp  user calls (send, recv, close, abort), timers, state changes
+//   input.cpp       segment arrival, one function per RFC 9293 §3.10.7 step
+//   output.cpp      choosing what to send: SYN, data (Nagle, SWS), FIN, ACK, probes
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "tapir/errno.hpp"
+#include "tapir/result.hpp"
+#include "tapir/stack_config.hpp"
+#include "tapir/stats.hpp"
+#include "tcp/newreno.hpp"
+#include "tcp/reassembler.hpp"
+#include "tcp/rtt.hpp"
+#include "tcp/send_buffer.hpp"
+#include "tcp/state.hpp"
+#include "tcp/tcb.hpp"
+#include "tcp/timers.hpp"
+#include "util/function_ref.hpp"
+#include "wire/tcp.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tapir::tcp {
+
+struct FourTuple {
+  Ipv4Addr local_addr;
+  std::uint16_t local_port = 0;
+  Ipv4Addr remote_addr;
+  std::uint16_t remote_port = 0;
+  friend bool operator==(const FourTuple&, const FourTuple&) = default;
+};
+
+struct FourTupleHash {
+  std::size_t operator()(const FourTuple& t) const noexcept {
+    std::uint64_t a = (std::uint64_t{t.local_addr.value} << 32) | t.remote_addr.value;
+    std::uint64_t b = (std::uint64_t{t.local_port} << 16) | t.remote_port;
+    return std::hash<std::uint64_t>{}(a * 0x9e3779b97f4a7c15ULL ^ b);
+  }
+};
+
+// A segment to send: the header, and `payload_len` octets of the send buffer starting at
+// stream offset `payload_offset`.
+struct OutSegment {
+  wire::TcpRepr hdr;
+  std::uint64_t payload_offset = 0;
+  std::size_t payload_len = 0;
+};
+using Emit = FunctionRef<void(const OutSegment&)>;
+
+// RFC 5961 §7: challenge ACKs are rate limited across the whole stack, so that an
+// attacker cannot turn them into an amplifier. A token bucket refilled each second.
+struct ChallengeLimiter {
+  std::uint32_t per_second = 1000;
+  std::uint32_t tokens = 1000;
+  std::optional<Instant> window_start;
+  bool allow(Instant now) {
+    if (!window_start || now - *window_start >= std::chrono::seconds(1)) {
+      window_start = now;
+      tokens = per_second;
+    }
+    if (tokens == 0) return false;
+    --tokens;
+    return true;
+  }
+};
+
+// Per-connection options set through setsockopt.
+struct ConnOptions {
+  bool nodelay = false;    // TCP_NODELAY: Nagle off
+  bool keepalive = false;  // SO_KEEPALIVE
+  Duration keepalive_idle{0};
+  Duration keepalive_interval{0};
+  std::uint32_t keepalive_probes = 0;
+};
+
+class Connection {
+ public:
+  Connection(const TcpConfig& cfg, TcpStats& stats, const FourTuple& id, std::size_t mtu,
+             std::size_t send_buffer, std::size_t recv_buffer);
+
+  // RFC 9293 §3.10.1 OPEN, active: send a SYN and enter SYN-SENT.
+  void open_active(SeqNum iss, Instant now);
+  // RFC 9293 §3.10.7.2: a listener got an acceptable SYN; the child enters SYN-RECEIVED.
+  void open_passive(const wire::TcpRepr& syn, SeqNum iss, Instant now);
+
+  // RFC 9293 §3.10.7 SEGMENT ARRIVES (synchronizing and synchronized states). Control
+  // segments that must go out at once (RST, challenge ACKs) go through `emit`.
+  void on_segment(const wire::TcpRepr& seg, Instant now, Emit emit);
+  // Fires due timers (retransmission, persist, delayed ACK, keep-alive, TIME-WAIT).
+  void on_timer(Instant now, Emit emit);
+  // Sends whatever is due now: SYN, data, FIN, ACKs, window probes.
+  void dispatch(Instant now, Emit emit);
+  std::optional<Instant> next_deadline() const;
+
+  // User calls (RFC 9293 §3.10.2-§3.10.5).
+  Result<std::size_t> send(Bytes data);
+  Result<std::size_t> recv(MutBytes out, bool peek);
+  Errno shutdown_write();  // CLOSE for the sending direction: FIN after queued data
+  void shutdown_read() { shut_rd_ = true; }
+  // close(): FIN after queued data, or RST if received data was never read (RFC 2525
+  // §2.17, as Linux). The connection lives on without a socket until it is CLOSED.
+  void close(Instant now, Emit emit);
+  void abort(Instant now, Emit emit);  // RFC 9293 §3.10.5 ABORT: RST, then CLOSED
+
+  TcpState state() const { return state_; }
+  const FourTuple& id() const { return id_; }
+  // The error that ended or troubled the connection (ECONNREFUSED, ECONNRESET, ETIMEDOUT);
+  // take_error() reports it once, as SO_ERROR does.
+  Errno error() const { return error_; }
+  Errno take_error() { return std::exchange(error_, Errno::Ok); }
+  bool established_once() const { return established_once_; }
+  bool readable() const;  // data, end of stream, or an error
+  bool writable() const;  // room in the send buffer in a state that can send
+  bool peer_closed() const { return fin_received_; }
+  bool write_closed() const { return fin_queued_; }
+  bool gone() const { return state_ == TcpState::Closed; }
+  bool user_closed() const { return user_closed_; }
+  std::size_t recv_queue() const { return rcv_.output().size(); }
+  std::size_t send_queue() const { return sbuf_.size(); }
+  std::size_t send_space() const { return sbuf_.free_space(); }
+  Duration rto() const { return rtt_.rto(); }
+  std::optional<Duration> srtt() const { return rtt_.srtt(); }
+  std::uint64_t cwnd() const { return cc_->cwnd(); }
+  const Negotiated& negotiated() const { return neg_; }
+  const SendSequenceSpace& snd() const { return snd_; }
+  const ReceiveSequenceSpace& rcv() const { return rcv_seq_; }
+  ConnOptions& options() { return opts_; }
+  std::size_t copy_payload(std::uint64_t offset, MutBytes out) const {
+    return sbuf_.copy_out(offset, out);
+  }
+  std::size_t memory_bytes() const;
+
+  // Set by the owner (the socket table) to hear of readiness changes and of the end.
+  int owner = -1;
+  // A listener's child keeps a pointer to its listener until it is accepted.
+  void* listener = nullptr;
+  // The port reservation this connection holds in the socket layer's registry (active
+  // opens): released when the connection is really gone, after TIME-WAIT.
+  std::uint64_t port_owner = 0;
+  ChallengeLimiter* limiter = nullptr;
+
+ private:
+  // ---- input.cpp: RFC 9293 §3.10.7 ----
+  enum class Next : std::uint8_t { Continue, Drop };
+  void on_segment_syn_sent(const wire::TcpRepr& seg, Instant now, Emit emit);
+  Next check_sequence(const wire::TcpRepr& seg, Instant now, Emit emit);
+  Next check_rst(const wire::TcpRepr& seg, Instant now, Emit emit);
+  Next check_syn(const wire::TcpRepr& seg, Instant now, Emit emit);
+  Next process_ack(const wire::TcpRepr& seg, Instant now, Emit emit);
+  void process_text(const wire::TcpRepr& seg, Instant now, Emit emit);
+  void process_fin(Instant now);
+  bool ack_acceptable_rfc5961(SeqNum ack) const;
+  void on_new_ack(SeqNum ack, Instant now);
+  void on_duplicate_ack(Instant now);
+  void update_window(const wire::TcpRepr& seg);
+  void take_syn_options(const wire::TcpRepr& syn);
+  void challenge_ack(Instant now, Emit emit);
+
+  // ---- output.cpp ----
+  void send_syn(bool with_ack, Instant now, Emit emit);
+  bool send_data_segment(Instant now, Emit emit);
+  void send_ack(Emit emit);
+  void send_rst(SeqNum seq, Emit emit);
+  void retransmit_first(Instant now, Emit emit);
+  void send_probe(Instant now, Emit emit);
+  wire::TcpRepr header(SeqNum seq, bool ack);
+  std::uint16_t advertise_window();
+  std::uint32_t rcv_wnd() const;
+  std::uint64_t data_off(SeqNum s) const;
+  SeqNum seq_of(std::uint64_t data_offset) const {
+    return snd_.iss + SeqLen(1) + SeqLen(static_cast<std::uint32_t>(data_offset));
+  }
+  std::uint64_t flight() const { return static_cast<std::uint64_t>((snd_.max - snd_.una).value); }
+  bool fin_sent() const { return fin_queued_ && !snd_.max.before_eq(fin_seq()); }
+  SeqNum fin_seq() const { return seq_of(fin_offset_); }
+  void arm_retransmit(Instant now);
+  void on_ack_sent();
+
+  // ---- connection.cpp ----
+  void set_state(TcpState next);
+  void enter_time_wait(Instant now);
+  void become_closed(Errno why);
+  void on_retransmit_timeout(Instant now, Emit emit);
+
+  TcpConfig cfg_;
+  TcpStats& stats_;
+  FourTuple id_;
+  std::size_t mtu_;
+  TcpState state_ = TcpState::Closed;
+  SendSequenceSpace snd_;
+  ReceiveSequenceSpace rcv_seq_;
+  Negotiated neg_;
+  SendBuffer sbuf_;
+  Reassembler rcv_;
+  RttEstimator rtt_;
+  RttSampler sampler_;
+  std::unique_ptr<CongestionControl> cc_;
+  Timers timers_;
+  ConnOptions opts_;
+
+  bool passive_ = false;  // opened by a listener (RST in SYN-RECEIVED returns to LISTEN)
+  bool syn_sent_ = false;
+  bool fin_queued_ = false;
+  std::uint64_t fin_offset_ = 0;  // data offset the FIN follows
+  bool fin_received_ = false;
+  bool shut_rd_ = false;
+  bool user_closed_ = false;
+  bool established_once_ = false;
+  bool ack_now_ = false;
+  bool retransmit_pending_ = false;  // fast retransmit / partial ACK: resend at SND.UNA
+  bool probing_ = false;             // zero window: the persist timer is running
+  bool delayed_ack_fired_ = false;
+  std::uint32_t segs_since_ack_ = 0;  // full-sized segments received since our last ACK
+  std::uint32_t retransmits_ = 0;     // consecutive RTO expiries (RFC 1122 §4.2.3.5)
+  std::uint32_t persist_backoff_ = 0;
+  std::uint32_t keepalive_sent_ = 0;
+  std::uint64_t limited_transmit_ = 0;  // RFC 3042 allowance beyond cwnd, octets
+  Instant last_rx_;
+  Errno error_ = Errno::Ok;
+  spdlog::logger& log_;
+};
+
+}  // namespace tapir::tcp

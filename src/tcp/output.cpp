@@ -1,0 +1,242 @@
+// Choosing what a TCP connection sends: SYN and SYN,ACK, data (MSS segmentation, Nagle,
+// sender SWS avoidance), FIN, ACKs (delayed or at once), zero-window probes, resets and
+// retransmissions. Read first: RFC 9293 §3.7.4 (Nagle), §3.8.6 (window management, SWS,
+// probes, delayed ACK), RFC 5681 §3 (cwnd), RFC 6298 §5 (the retransmission timer).
+#include <algorithm>
+
+#include "tcp/connection.hpp"
+
+namespace tapir::tcp {
+
+std::uint64_t Connection::data_off(SeqNum s) const {
+  // Data octet k has sequence number ISS+1+k; the SYN (ISS) maps to 0, and a FIN
+  // acknowledged maps to the end of the data.
+  if (s == snd_.iss) return 0;
+  std::uint64_t off = unwrap(s, snd_.iss + SeqLen(1), sbuf_.una());
+  std::uint64_t end = fin_queued_ ? fin_offset_ : sbuf_.end();
+  return std::min(off, end);
+}
+
+std::uint32_t Connection::rcv_wnd() const {
+  return static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.window(), 0xffffffffu));
+}
+
+std::uint16_t Connection::advertise_window() {
+  std::uint32_t avail = rcv_wnd();
+  SeqNum edge = rcv_seq_.nxt + SeqLen(avail);
+  // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): move the right edge only when it can
+  // move by at least min(RCV.BUFF/2, MSS); RFC 9293 §3.8.6 (MUST-38 SHOULD NOT shrink):
+  // never move it left.
+  std::uint32_t threshold =
+      static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.output().capacity() / 2, neg_.smss));
+  if (edge.after(rcv_seq_.adv) &&
+      ((edge - rcv_seq_.adv).value >= threshold || rcv_seq_.adv.before_eq(rcv_seq_.nxt))) {
+    rcv_seq_.adv = edge;
+  }
+  std::uint32_t wnd = rcv_seq_.adv.after(rcv_seq_.nxt) ? (rcv_seq_.adv - rcv_seq_.nxt).value : 0;
+  // RFC 7323 §2.3: the field carries the window shifted right by Rcv.Wind.Shift; the
+  // edge we promise is what the peer will compute, rounded down.
+  std::uint32_t field = std::min<std::uint32_t>(wnd >> neg_.rcv_shift, 65535);
+  rcv_seq_.adv = rcv_seq_.nxt + SeqLen(field << neg_.rcv_shift);
+  return static_cast<std::uint16_t>(field);
+}
+
+wire::TcpRepr Connection::header(SeqNum seq, bool ack) {
+  wire::TcpRepr h;
+  h.src_port = id_.local_port;
+  h.dst_port = id_.remote_port;
+  h.seq = seq.raw();
+  h.flags.ack = ack;
+  if (ack) h.ack = rcv_seq_.nxt.raw();
+  h.window = advertise_window();
+  return h;
+}
+
+void Connection::on_ack_sent() {
+  ack_now_ = false;
+  segs_since_ack_ = 0;
+  timers_.delayed_ack.disarm();
+  if (delayed_ack_fired_) {
+    ++stats_.tx_delayed_acks;
+    delayed_ack_fired_ = false;
+  }
+}
+
+void Connection::arm_retransmit(Instant now) {
+  // RFC 6298 (5.1): start the timer when data is sent and it is not running.
+  if (!timers_.retransmit.armed()) timers_.retransmit.arm(now + rtt_.rto());
+}
+
+void Connection::send_syn(bool with_ack, Instant now, Emit emit) {
+  wire::TcpRepr h = header(snd_.iss, with_ack);
+  h.flags.syn = true;
+  // RFC 7323 §2.2: the window field of a SYN is never scaled.
+  std::uint32_t avail = rcv_wnd();
+  h.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(avail, 65535));
+  rcv_seq_.adv = rcv_seq_.nxt + SeqLen(h.window);
+  // RFC 9293 §3.7.1: announce the MSS our MTU allows.
+  h.mss = static_cast<std::uint16_t>(std::min<std::size_t>(mtu_, 65535) - 40);
+  // RFC 7323 §2.2: offer scaling in a SYN; answer it in a SYN,ACK only if it was offered.
+  if (cfg_.window_scaling && (!with_ack || neg_.window_scaling)) h.window_scale = neg_.rcv_shift;
+  if (retransmits_ == 0) sampler_.on_send(0, now);
+  emit(OutSegment{h, 0, 0});
+  syn_sent_ = true;
+  snd_.nxt = snd_.iss + SeqLen(1);
+  snd_.max = seq_max(snd_.max, snd_.nxt);
+  if (with_ack) on_ack_sent();
+  if (retransmits_ > 0) ++stats_.retransmitted_segments;
+  arm_retransmit(now);
+}
+
+void Connection::send_ack(Emit emit) {
+  emit(OutSegment{header(snd_.nxt, true), 0, 0});
+  on_ack_sent();
+}
+
+void Connection::send_rst(SeqNum seq, Emit emit) {
+  wire::TcpRepr h;
+  h.src_port = id_.local_port;
+  h.dst_port = id_.remote_port;
+  h.seq = seq.raw();
+  h.flags.rst = true;
+  ++stats_.tx_resets;
+  emit(OutSegment{h, 0, 0});
+}
+
+void Connection::retransmit_first(Instant now, Emit emit) {
+  // RFC 5681 §3.2 step 3 / RFC 6582 §3.2 step 5 / RFC 6298 (5.4): resend the first
+  // unacknowledged segment, without moving SND.NXT.
+  std::uint64_t una = data_off(snd_.una);
+  std::uint64_t max = data_off(snd_.max);
+  std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(max - una, neg_.smss));
+  bool fin = fin_sent() && una + len == fin_offset_ && !fin_seq().before(snd_.una);
+  if (len == 0 && !fin) return;
+  OutSegment s{header(snd_.una, true), una, len};
+  s.hdr.flags.fin = fin;
+  s.hdr.flags.psh = len > 0 && una + len == max;
+  emit(s);
+  ++stats_.retransmitted_segments;
+  stats_.retransmitted_bytes += len;
+  on_ack_sent();
+  if (snd_.nxt.before_eq(snd_.una + SeqLen(static_cast<std::uint32_t>(len) + (fin ? 1 : 0)))) {
+    snd_.nxt = snd_.una + SeqLen(static_cast<std::uint32_t>(len) + (fin ? 1 : 0));
+  }
+  timers_.retransmit.arm(now + rtt_.rto());
+}
+
+bool Connection::send_data_segment(Instant now, Emit emit) {
+  if (!in(state_, TcpState::Established | TcpState::CloseWait | TcpState::FinWait1 |
+                      TcpState::LastAck | TcpState::Closing)) {
+    return false;
+  }
+  std::uint64_t end = fin_queued_ ? fin_offset_ : sbuf_.end();
+  if (fin_queued_ && fin_seq().before(snd_.nxt)) return false;  // everything, FIN too, is out
+  std::uint64_t nxt = data_off(snd_.nxt);
+  std::uint64_t avail = end - nxt;
+  // RFC 5681 §3.1: send no more than min(cwnd, rwnd) beyond SND.UNA (plus the RFC 3042
+  // limited-transmit allowance).
+  std::uint64_t wnd = std::min<std::uint64_t>(snd_.wnd, cc_->cwnd() + limited_transmit_);
+  std::uint64_t in_flight = (snd_.nxt - snd_.una).value;
+  std::uint64_t usable = wnd > in_flight ? wnd - in_flight : 0;
+  std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>({avail, usable, neg_.smss}));
+  bool fin = fin_queued_ && nxt + len == fin_offset_;
+
+  if (len < avail && len < neg_.smss) {
+    // RFC 9293 §3.8.6.2.1 (sender SWS avoidance): a partial segment goes out only if it
+    // is at least half the largest window the peer offered.
+    if (len == 0 || len < snd_.max_wnd / 2) {
+      if (snd_.wnd == 0 && avail > 0 && snd_.nxt == snd_.una && !timers_.persist.armed()) {
+        // RFC 9293 §3.8.6.1: a zero window with data waiting starts the persist timer.
+        probing_ = true;
+        timers_.retransmit.disarm();
+        timers_.persist.arm(now + rtt_.rto());
+      }
+      return false;
+    }
+    fin = false;
+  } else if (len > 0 && len < neg_.smss && !opts_.nodelay && snd_.nxt != snd_.una && !fin_queued_) {
+    // RFC 9293 §3.7.4 / RFC 1122 §4.2.3.4 (Nagle): while data is unacknowledged, hold a
+    // small segment back until an ACK arrives or a full segment can be sent.
+    return false;
+  }
+  if (len == 0 && !fin) return false;
+  bool retransmission = snd_.nxt.before(snd_.max);
+  OutSegment s{header(snd_.nxt, true), nxt, len};
+  s.hdr.flags.fin = fin;
+  s.hdr.flags.psh = len > 0 && nxt + len == end;
+  emit(s);
+  if (retransmission) {
+    ++stats_.retransmitted_segments;
+    stats_.retransmitted_bytes += len;
+  } else if (len > 0 && !sampler_.timing()) {
+    sampler_.on_send(nxt + len, now);  // RFC 6298 §3: time one segment at a time
+  }
+  snd_.nxt = snd_.nxt + SeqLen(static_cast<std::uint32_t>(len) + (fin ? 1 : 0));
+  snd_.max = seq_max(snd_.max, snd_.nxt);
+  limited_transmit_ -= std::min<std::uint64_t>(limited_transmit_, len);
+  on_ack_sent();
+  arm_retransmit(now);
+  return len > 0 && !fin;
+}
+
+void Connection::send_probe(Instant now, Emit emit) {
+  if (state_ == TcpState::Closed) return;
+  std::uint64_t end = fin_queued_ ? fin_offset_ : sbuf_.end();
+  std::uint64_t nxt = data_off(snd_.nxt);
+  ++stats_.tx_window_probes;
+  if (snd_.wnd == 0 && nxt < end && snd_.nxt == snd_.una) {
+    // RFC 9293 §3.8.6.1: probe a zero window with one octet of new data; the receiver
+    // drops it and answers with its window, or takes it once the window has opened.
+    OutSegment s{header(snd_.nxt, true), nxt, 1};
+    emit(s);
+    snd_.nxt = snd_.nxt + SeqLen(1);
+    snd_.max = seq_max(snd_.max, snd_.nxt);
+  } else {
+    // Nothing new to offer: an ACK below the window makes the peer answer with its state.
+    emit(OutSegment{header(snd_.una - SeqLen(1), true), 0, 0});
+  }
+  on_ack_sent();
+  probing_ = true;
+  // The probe interval backs off like the RTO (RFC 1122 §4.2.2.17), capped at its maximum.
+  Duration d = rtt_.rto() * (1u << std::min<std::uint32_t>(persist_backoff_, 10));
+  if (d > cfg_.max_rto) d = cfg_.max_rto;
+  ++persist_backoff_;
+  timers_.persist.arm(now + d);
+}
+
+void Connection::dispatch(Instant now, Emit emit) {
+  switch (state_) {
+    case TcpState::Closed:
+    case TcpState::Listen:
+    case TcpState::TimeWait:
+      if (ack_now_ && state_ == TcpState::TimeWait) send_ack(emit);
+      return;
+    case TcpState::SynSent:
+      if (!syn_sent_) send_syn(false, now, emit);
+      return;
+    case TcpState::SynReceived:
+      if (!syn_sent_)
+        send_syn(true, now, emit);
+      else if (ack_now_)
+        send_ack(emit);
+      return;
+    case TcpState::Established:
+    case TcpState::FinWait1:
+    case TcpState::FinWait2:
+    case TcpState::CloseWait:
+    case TcpState::Closing:
+    case TcpState::LastAck:
+      break;
+  }
+  if (retransmit_pending_) {
+    retransmit_pending_ = false;
+    retransmit_first(now, emit);
+  }
+  if (!probing_) {
+    while (send_data_segment(now, emit)) {
+    }
+  }
+  if (ack_now_) send_ack(emit);
+}
+
+}  // namespace tapir::tcp
