@@ -34,10 +34,12 @@ int cmd_serve(int argc, char** argv) {
   }
   StackSetup setup = parse_stack_flags(args);
   apply_log_level(setup.log_level);
-  DeviceChain devices = open_devices(setup);
   SteadyClock clock;
+  DeviceChain devices = open_devices(setup, &clock);
   Stack stack(devices.top(), setup.config);
+  devices.attach(stack);
   EventLoop loop(stack, devices.top(), clock);
+  std::fputs(devices.capture_banner().c_str(), stdout);
   std::printf("tapir: serving on %s: %s mac %s mtu %zu\n", devices.tap->name().c_str(),
               setup.config.address.to_string().c_str(), setup.config.mac.to_string().c_str(),
               stack.config().mtu);

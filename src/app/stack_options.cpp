@@ -1,5 +1,15 @@
 #include "app/stack_options.hpp"
 
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "app/annotator.hpp"
+#include "phy/pcap_writer.hpp"
+#include "phy/tracer.hpp"
+#include "time/steady_clock.hpp"
 #include "util/log.hpp"
 
 namespace tapir::app {
@@ -13,10 +23,55 @@ const std::vector<FlagSpec>& stack_flag_specs() {
       {"--mtu", "BYTES", "set the TAP's MTU before starting (default: keep the TAP's)"},
       {"--seed", "N", "seed of every random choice: ISNs, ports, IP IDs (default 1)"},
       {"--log-level", "LEVEL", "trace, debug, info, warn, error or off (default warn)"},
+      {"--pcap", "FILE", "capture every frame in and out to FILE (pcap, for Wireshark/replay)"},
+      {"--pcapng", "FILE", "capture to FILE as pcapng, each packet commented with its reason"},
+      {"--trace", "", "print every frame in (<-) and out (->) as one decoded line"},
+      {"--drop-pct", "P", "drop P% of frames, both directions (seeded by --seed)"},
+      {"--dup-pct", "P", "duplicate P% of frames, both directions"},
+      {"--reorder-pct", "P", "hold back P% of frames behind the next one, both directions"},
+      {"--corrupt-pct", "P", "flip one random bit in P% of frames, both directions"},
       {"--help", "", "show this help"},
   };
   return specs;
 }
+
+namespace {
+
+void parse_capture_flags(const Args& args, StackSetup& s) {
+  if (auto v = args.get("--pcap")) {
+    if (v->empty()) throw UsageError("--pcap: expected a file name");
+    s.pcap_path = *v;
+  }
+  if (auto v = args.get("--pcapng")) {
+    if (v->empty()) throw UsageError("--pcapng: expected a file name");
+    if (s.pcap_path == *v) throw UsageError("--pcapng: '" + *v + "' is also the --pcap file");
+    s.pcapng_path = *v;
+  }
+  s.trace = args.has("--trace");
+  phy::FaultConfig f;
+  if (auto v = args.get("--drop-pct")) f.drop_pct = parse_percent_flag("--drop-pct", *v);
+  if (auto v = args.get("--dup-pct")) f.dup_pct = parse_percent_flag("--dup-pct", *v);
+  if (auto v = args.get("--reorder-pct")) f.reorder_pct = parse_percent_flag("--reorder-pct", *v);
+  if (auto v = args.get("--corrupt-pct")) f.corrupt_pct = parse_percent_flag("--corrupt-pct", *v);
+  if (f.drop_pct > 0 || f.dup_pct > 0 || f.reorder_pct > 0 || f.corrupt_pct > 0) {
+    s.faults = phy::FaultInjectorConfig::both(s.config.seed, f);
+  }
+}
+
+// --trace: one line per frame on stdout, received in cyan and sent in yellow on a terminal.
+void print_trace_line(std::string_view line, bool outgoing) {
+  static const bool colour = ::isatty(STDOUT_FILENO) == 1;
+  if (colour) std::fputs(outgoing ? "\033[33m" : "\033[36m", stdout);
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputs(colour ? "\033[0m\n" : "\n", stdout);
+  std::fflush(stdout);
+}
+
+std::string seconds_text(std::int64_t us) {
+  return std::to_string(us / 1'000'000) + "." + fmt::format("{:06}", us % 1'000'000);
+}
+
+}  // namespace
 
 StackSetup parse_stack_flags(const Args& args) {
   StackSetup s;
@@ -57,15 +112,53 @@ StackSetup parse_stack_flags(const Args& args) {
     }
     s.log_level = *v;
   }
+  parse_capture_flags(args, s);
   return s;
 }
 
 void DeviceChain::flush_all(Instant now) { top().flush(now); }
 
-DeviceChain open_devices(const StackSetup& setup) {
+DeviceChain open_devices(const StackSetup& setup, const Clock* clock) {
   DeviceChain chain;
   chain.tap = std::make_unique<phy::TapDevice>(setup.tap);
+  SteadyClock local;
+  const Clock& c = clock ? *clock : local;
+  const auto wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  chain.clock_origin_us = wall_us - c.now().micros();
+  const Duration offset{chain.clock_origin_us};
+  auto wrap = [&chain](std::unique_ptr<phy::Device> d) {
+    chain.decorators.push_back(std::move(d));
+  };
+  if (setup.pcap_path) {
+    wrap(std::make_unique<phy::PcapWriter>(chain.top(), *setup.pcap_path, offset));
+    chain.captures.push_back(*setup.pcap_path);
+  }
+  if (setup.pcapng_path) {
+    auto w = std::make_unique<phy::PcapngWriter>(chain.top(), *setup.pcapng_path, offset);
+    chain.pcapng = w.get();
+    wrap(std::move(w));
+    chain.captures.push_back(*setup.pcapng_path);
+  }
+  if (setup.trace) wrap(std::make_unique<phy::Tracer>(chain.top(), print_trace_line));
+  if (setup.faults) wrap(std::make_unique<phy::FaultInjector>(chain.top(), *setup.faults));
   return chain;
+}
+
+void DeviceChain::attach(const Stack& stack) {
+  if (pcapng == nullptr) return;
+  annotator = std::make_unique<StatsAnnotator>(stack.stats());
+  pcapng->set_annotator(annotator.get());
+}
+
+std::string DeviceChain::capture_banner() const {
+  std::string out;
+  for (const auto& path : captures) {
+    out +=
+        "tapir: capturing to " + path + " (clock_origin = " + seconds_text(clock_origin_us) + ")\n";
+  }
+  return out;
 }
 
 void apply_log_level(std::string_view level) {
