@@ -5,5 +5,8 @@
 namespace tapir::app {
 
 int cmd_serve(int argc, char** argv);
+int cmd_ss(int argc, char** argv);
+int cmd_stats(int argc, char** argv);
+int cmd_arp(int argc, char** argv);
 
 }  // namespace tapir::app

@@ -18,6 +18,9 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"serve", tapir::app::cmd_serve, "run the stack on a TAP and serve until interrupted"},
+    {"ss", tapir::app::cmd_ss, "show the socket table of a running stack (like ss -tuan)"},
+    {"stats", tapir::app::cmd_stats, "show every counter of a running stack (like netstat -s)"},
+    {"arp", tapir::app::cmd_arp, "show the neighbour cache of a running stack (like ip neigh)"},
 };
 
 void print_help(std::FILE* out) {

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "app/control.hpp"
 #include "app/event_loop.hpp"
 #include "app/stack_options.hpp"
 #include "time/steady_clock.hpp"
@@ -14,6 +15,9 @@ namespace tapir::app {
 namespace {
 std::vector<FlagSpec> serve_specs() {
   auto specs = stack_flag_specs();
+  specs.insert(
+      specs.end() - 1,
+      {"--control", "PATH", "control socket for tapir ss/stats/arp (default /run/tapir/TAP.sock)"});
   return specs;
 }
 constexpr std::string_view kSynopsis = "[OPTIONS]";
@@ -39,6 +43,8 @@ int cmd_serve(int argc, char** argv) {
   Stack stack(devices.top(), setup.config);
   devices.attach(stack);
   EventLoop loop(stack, devices.top(), clock);
+  ControlServer control(args.get_or("--control", default_control_path(setup.tap.name)), stack,
+                        loop);
   std::fputs(devices.capture_banner().c_str(), stdout);
   std::printf("tapir: serving on %s: %s mac %s mtu %zu\n", devices.tap->name().c_str(),
               setup.config.address.to_string().c_str(), setup.config.mac.to_string().c_str(),
