@@ -1,0 +1,61 @@
+// The sidecar of a replay fixture: pcaps/NAME.sidecar beside pcaps/NAME.pcap, holding what
+// the capture cannot: the configuration of the stack that was recorded, which side of the
+// wire is the peer, and which fields replay may not compare exactly. A small text format,
+// one `key = value` per line, '#' starts a comment (docs/replay.md describes every key):
+//
+//   mac = 02:00:00:00:00:02       the stack's MAC; frames from it are tapir's output
+//   ip = 10.0.0.2/24              the stack's address and prefix
+//   gateway = 10.0.0.1            optional
+//   mtu = 1500                    optional (default 1500)
+//   seed = 1                      the --seed of the recorded run
+//   peer = 02:00:00:00:00:01      the peer's MAC (the Linux side of the TAP)
+//   services = echo               optional, comma-separated, as `tapir serve --services`
+//   clock_origin = 1767000000.000123   optional: wall time of the stack's Instant 0
+//   ignore = ipv4.id, time        optional: fields compared by nothing but their presence
+//   time_tolerance_ms = 50        optional: how far a sent frame may move in time
+//   description = ...             optional free text
+//
+// Unknown keys, repeated keys and bad values are errors naming the file, the line and the key.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tapir/stack_config.hpp"
+
+namespace tapir::app {
+
+struct SidecarError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Sidecar {
+  std::string path;
+  StackConfig config;  // mac, address, gateway, mtu, seed; the rest at their defaults
+  MacAddr peer;
+  std::vector<std::string> services;
+  std::optional<std::int64_t> clock_origin_us;  // microseconds since 1970
+  std::vector<std::string> ignore;
+  Duration time_tolerance = std::chrono::milliseconds(50);
+  std::string description;
+
+  bool ignores(std::string_view field) const;
+};
+
+// Parses sidecar text; `path` only names the file in error messages.
+Sidecar parse_sidecar(std::string_view text, const std::string& path);
+// Reads and parses the file. A missing file is a SidecarError like any other problem.
+Sidecar load_sidecar(const std::string& path);
+// "dir/NAME.pcap" -> "dir/NAME.sidecar" (and likewise for .pcapng or no extension).
+std::string sidecar_path_for(const std::string& capture_path);
+// The sidecar text for `s`, in the order and format parse_sidecar reads.
+std::string format_sidecar(const Sidecar& s);
+
+// Is `name` a field that `ignore` may name? (time, data, eth.trailer, LAYER.FIELD)
+bool is_ignorable_field(std::string_view name);
+
+}  // namespace tapir::app
