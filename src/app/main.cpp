@@ -18,11 +18,12 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"serve", tapir::app::cmd_serve, "run the stack on a TAP and serve until interrupted"},
+    {"ping", tapir::app::cmd_ping, "ping a host from tapir's stack (like iputils ping)"},
+    {"nc", tapir::app::cmd_nc,
+     "TCP/UDP netcat over tapir's stack: stdin to the peer, peer to stdout"},
     {"ss", tapir::app::cmd_ss, "show the socket table of a running stack (like ss -tuan)"},
     {"stats", tapir::app::cmd_stats, "show every counter of a running stack (like netstat -s)"},
     {"arp", tapir::app::cmd_arp, "show the neighbour cache of a running stack (like ip neigh)"},
-    {"replay", tapir::app::cmd_replay, "replay a recorded fixture (pcaps/) and diff the output"},
-    {"decode", tapir::app::cmd_decode, "list a capture frame by frame through tapir's parsers"},
 };
 
 void print_help(std::FILE* out) {
