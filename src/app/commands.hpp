@@ -10,5 +10,7 @@ int cmd_nc(int argc, char** argv);
 int cmd_ss(int argc, char** argv);
 int cmd_stats(int argc, char** argv);
 int cmd_arp(int argc, char** argv);
+int cmd_replay(int argc, char** argv);
+int cmd_decode(int argc, char** argv);
 
 }  // namespace tapir::app

@@ -24,6 +24,8 @@ constexpr Command kCommands[] = {
     {"ss", tapir::app::cmd_ss, "show the socket table of a running stack (like ss -tuan)"},
     {"stats", tapir::app::cmd_stats, "show every counter of a running stack (like netstat -s)"},
     {"arp", tapir::app::cmd_arp, "show the neighbour cache of a running stack (like ip neigh)"},
+    {"replay", tapir::app::cmd_replay, "replay a recorded fixture (pcaps/) and diff the output"},
+    {"decode", tapir::app::cmd_decode, "list a capture frame by frame through tapir's parsers"},
 };
 
 void print_help(std::FILE* out) {
