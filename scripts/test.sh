@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, runs every test (unit,
-# stack, replay, netns), then builds and runs the whole suite again under ASan+UBSan.
+# stack, replay, netns), then builds and runs the whole suite again under ASan+UBSan,
+# and the blocking-facade suite under ThreadSanitizer.
 # Tests labelled netns need root (or CAP_NET_ADMIN): without it they are skipped, loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,3 +21,10 @@ run_suite() {  # run_suite BUILD_DIR CMAKE_ARGS...
 
 run_suite build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo
 run_suite build/asan -DCMAKE_BUILD_TYPE=Debug -DTAPIR_SANITIZE=ON
+
+# The blocking facade is the one multi-threaded part: its suite runs under ThreadSanitizer.
+echo "== configure and build: build/tsan (test_bsd, -DTAPIR_TSAN=ON)"
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTAPIR_TSAN=ON >/dev/null
+cmake --build build/tsan -j "$JOBS" --target test_bsd
+echo "== test: build/tsan"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/test_bsd
