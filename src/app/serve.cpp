@@ -6,6 +6,7 @@
 
 #include "app/control.hpp"
 #include "app/event_loop.hpp"
+#include "app/services.hpp"
 #include "app/stack_options.hpp"
 #include "time/steady_clock.hpp"
 #include "util/log.hpp"
@@ -15,6 +16,8 @@ namespace tapir::app {
 namespace {
 std::vector<FlagSpec> serve_specs() {
   auto specs = stack_flag_specs();
+  specs.insert(specs.end() - 1,
+               {"--services", "LIST", "in-process services to run, comma-separated: echo"});
   specs.insert(
       specs.end() - 1,
       {"--control", "PATH", "control socket for tapir ss/stats/arp (default /run/tapir/TAP.sock)"});
@@ -37,6 +40,7 @@ int cmd_serve(int argc, char** argv) {
     throw UsageError("unexpected argument '" + args.positional().front() + "' (see --help)");
   }
   StackSetup setup = parse_stack_flags(args);
+  auto service_names = parse_services_flag(args.get_or("--services", ""));
   apply_log_level(setup.log_level);
   SteadyClock clock;
   DeviceChain devices = open_devices(setup, &clock);
@@ -46,6 +50,12 @@ int cmd_serve(int argc, char** argv) {
   ControlServer control(args.get_or("--control", default_control_path(setup.tap.name)), stack,
                         loop);
   std::fputs(devices.capture_banner().c_str(), stdout);
+  ServiceHost services(stack);
+  for (const auto& line : start_services(services, service_names)) std::puts(line.c_str());
+  loop.on_tick([&](Instant now) {
+    services.dispatch(now);
+    return services.next_deadline();
+  });
   std::printf("tapir: serving on %s: %s mac %s mtu %zu\n", devices.tap->name().c_str(),
               setup.config.address.to_string().c_str(), setup.config.mac.to_string().c_str(),
               stack.config().mtu);
