@@ -7,6 +7,7 @@ namespace tapir::app {
 int cmd_serve(int argc, char** argv);
 int cmd_ping(int argc, char** argv);
 int cmd_nc(int argc, char** argv);
+int cmd_get(int argc, char** argv);
 int cmd_ss(int argc, char** argv);
 int cmd_stats(int argc, char** argv);
 int cmd_arp(int argc, char** argv);

@@ -21,6 +21,7 @@ constexpr Command kCommands[] = {
     {"ping", tapir::app::cmd_ping, "ping a host from tapir's stack (like iputils ping)"},
     {"nc", tapir::app::cmd_nc,
      "TCP/UDP netcat over tapir's stack: stdin to the peer, peer to stdout"},
+    {"get", tapir::app::cmd_get, "fetch an http:// URL over tapir's stack (body to stdout)"},
     {"ss", tapir::app::cmd_ss, "show the socket table of a running stack (like ss -tuan)"},
     {"stats", tapir::app::cmd_stats, "show every counter of a running stack (like netstat -s)"},
     {"arp", tapir::app::cmd_arp, "show the neighbour cache of a running stack (like ip neigh)"},
