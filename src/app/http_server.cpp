@@ -270,6 +270,7 @@ void HttpServer::close_conn(int fd) {
   if (it->second.file >= 0) ::close(it->second.file);
   conns_.erase(it);
   (void)so_.close(fd);
+  closed_.push_back(fd);
 }
 
 }  // namespace tapir::app

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "app/http.hpp"
 #include "tapir/socket.hpp"
@@ -42,6 +44,12 @@ class HttpServer {
   // Handles a readiness change on one of its descriptors.
   void on_event(int fd);
   const HttpStats& stats() const { return stats_; }
+  template <class F>
+  void for_each_connection(F&& f) const {
+    for (const auto& [fd, _] : conns_) f(fd);
+  }
+  // Descriptors closed since the last call (so a ServiceHost can forget them).
+  std::vector<int> take_closed() { return std::exchange(closed_, {}); }
 
  private:
   struct Conn {
@@ -71,6 +79,7 @@ class HttpServer {
   std::string root_;  // canonical
   int listen_fd_ = -1;
   std::unordered_map<int, Conn> conns_;
+  std::vector<int> closed_;
   HttpStats stats_;
 };
 

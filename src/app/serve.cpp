@@ -17,7 +17,10 @@ namespace {
 std::vector<FlagSpec> serve_specs() {
   auto specs = stack_flag_specs();
   specs.insert(specs.end() - 1,
-               {"--services", "LIST", "in-process services to run, comma-separated: echo"});
+               {"--services", "LIST",
+                "services to run, comma-separated: echo,discard,daytime,chargen,http"});
+  specs.insert(specs.end() - 1,
+               {"--http-root", "DIR", "directory the http service serves (default: current)"});
   specs.insert(
       specs.end() - 1,
       {"--control", "PATH", "control socket for tapir ss/stats/arp (default /run/tapir/TAP.sock)"});
@@ -51,7 +54,11 @@ int cmd_serve(int argc, char** argv) {
                         loop);
   std::fputs(devices.capture_banner().c_str(), stdout);
   ServiceHost services(stack);
-  for (const auto& line : start_services(services, service_names)) std::puts(line.c_str());
+  ServiceOptions service_options{.http_root = args.get_or("--http-root", "."),
+                                 .seed = setup.config.seed};
+  for (const auto& line : start_services(services, service_names, service_options)) {
+    std::puts(line.c_str());
+  }
   loop.on_tick([&](Instant now) {
     services.dispatch(now);
     return services.next_deadline();

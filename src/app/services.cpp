@@ -100,8 +100,6 @@ class UdpEcho final : public Service {
   std::array<std::byte, 65535> buf_{};
 };
 
-std::unique_ptr<Service> make_echo() { return make_udp_echo(7); }
-
 }  // namespace
 
 std::unique_ptr<Service> make_udp_echo(std::uint16_t port) {
@@ -110,7 +108,11 @@ std::unique_ptr<Service> make_udp_echo(std::uint16_t port) {
 
 const std::vector<ServiceInfo>& service_catalog() {
   static const std::vector<ServiceInfo> catalog = {
-      {"echo", "RFC 862 echo on UDP port 7", &make_echo},
+      {"echo", "RFC 862 echo on TCP and UDP port 7"},
+      {"discard", "RFC 863 discard on TCP and UDP port 9"},
+      {"daytime", "RFC 867 daytime on TCP and UDP port 13"},
+      {"chargen", "RFC 864 character generator on TCP and UDP port 19"},
+      {"http", "HTTP/1.1 static files from --http-root on TCP port 80"},
   };
   return catalog;
 }
@@ -134,14 +136,17 @@ std::vector<std::string> parse_services_flag(std::string_view value) {
   return names;
 }
 
-std::vector<std::string> start_services(ServiceHost& host, const std::vector<std::string>& names) {
+std::vector<std::string> start_services(ServiceHost& host, const std::vector<std::string>& names,
+                                        const ServiceOptions& options) {
   std::vector<std::string> lines;
   for (const auto& name : names) {
     const auto& cat = service_catalog();
     auto it = std::find_if(cat.begin(), cat.end(), [&](const auto& s) { return s.name == name; });
     if (it == cat.end()) continue;  // parse_services_flag() has rejected it already
-    for (const auto& where : host.add(it->make())) {
-      lines.push_back("tapir: " + name + " listening on " + where);
+    for (auto& service : make_inet_service(name, options)) {
+      for (const auto& where : host.add(std::move(service))) {
+        lines.push_back("tapir: " + name + " listening on " + where);
+      }
     }
   }
   return lines;

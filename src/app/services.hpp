@@ -8,7 +8,8 @@
 // gives them up with close(). Timers are deadlines (next_deadline / on_timer), like the
 // rest of the stack.
 //
-// Services so far: echo (RFC 862, UDP). `tapir serve --services LIST` starts them.
+// Services: echo, discard, chargen, daytime (TCP and UDP) and http (TCP).
+// `tapir serve --services LIST` starts them.
 #pragma once
 
 #include <functional>
@@ -55,6 +56,8 @@ class ServiceHost {
   Sockets& sockets() { return stack_.sockets(); }
   // Descriptor ownership: dispatch() routes `fd` to `owner` until close(fd).
   void own(int fd, Service& owner) { owners_[fd] = &owner; }
+  // Forgets `fd` without closing it (the service closed it itself).
+  void disown(int fd) { owners_.erase(fd); }
   Errno close(int fd);
   std::size_t owned() const { return owners_.size(); }
 
@@ -69,11 +72,17 @@ class ServiceHost {
   std::unordered_map<int, Service*> owners_;
 };
 
+// What services may be configured with (`tapir serve --http-root DIR`, --seed).
+struct ServiceOptions {
+  std::string http_root = ".";
+  std::uint16_t http_port = 80;
+  std::uint64_t seed = 1;  // UDP chargen's reply lengths
+};
+
 // The services `--services` knows, by name.
 struct ServiceInfo {
   std::string_view name;
   std::string_view help;
-  std::unique_ptr<Service> (*make)();
 };
 const std::vector<ServiceInfo>& service_catalog();
 
@@ -83,7 +92,13 @@ std::vector<std::string> parse_services_flag(std::string_view value);
 
 // Creates the named services in `host`; returns "tapir: NAME listening on PROTO ADDR:PORT"
 // lines, one per listening socket.
-std::vector<std::string> start_services(ServiceHost& host, const std::vector<std::string>& names);
+std::vector<std::string> start_services(ServiceHost& host, const std::vector<std::string>& names,
+                                        const ServiceOptions& options = {});
+
+// The service objects behind one catalog name (src/app/inet_services.cpp): echo, discard,
+// chargen and daytime on TCP and UDP (RFC 862, 863, 864, 867), http on TCP.
+std::vector<std::unique_ptr<Service>> make_inet_service(std::string_view name,
+                                                        const ServiceOptions& options);
 
 // RFC 862 echo over UDP: every datagram received on port `port` is sent back to its source.
 std::unique_ptr<Service> make_udp_echo(std::uint16_t port = 7);
