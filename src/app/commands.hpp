@@ -13,5 +13,6 @@ int cmd_stats(int argc, char** argv);
 int cmd_arp(int argc, char** argv);
 int cmd_replay(int argc, char** argv);
 int cmd_decode(int argc, char** argv);
+int cmd_resolve(int argc, char** argv);
 
 }  // namespace tapir::app

@@ -27,6 +27,7 @@ constexpr Command kCommands[] = {
     {"arp", tapir::app::cmd_arp, "show the neighbour cache of a running stack (like ip neigh)"},
     {"replay", tapir::app::cmd_replay, "replay a recorded fixture (pcaps/) and diff the output"},
     {"decode", tapir::app::cmd_decode, "list a capture frame by frame through tapir's parsers"},
+    {"resolve", tapir::app::cmd_resolve, "look a name up through tapir's DNS stub resolver"},
 };
 
 void print_help(std::FILE* out) {
