@@ -150,6 +150,15 @@
   X(listen_overflows, "handshakes held back: accept queue full")                         \
   X(time_wait_reopens, "TIME-WAIT connections reopened by a new SYN (RFC 1122 4.2.2.13)")
 
+#define TAPIR_SOCKET_COUNTERS(X)                                \
+  X(opened, "sockets opened")                                   \
+  X(closed, "sockets closed")                                   \
+  X(accepted, "connections accepted")                           \
+  X(stream_bytes_sent, "octets applications handed to TCP")     \
+  X(stream_bytes_received, "octets applications read from TCP") \
+  X(datagrams_sent, "datagrams applications sent")              \
+  X(datagrams_received, "datagrams applications read")
+
 #define TAPIR_DECLARE_COUNTER(name, help) std::uint64_t name = 0;
 
 namespace tapir {
@@ -176,6 +185,10 @@ struct TcpStats {
   TAPIR_TCP_COUNTERS(TAPIR_DECLARE_COUNTER)
 };
 
+struct SocketStats {
+  TAPIR_SOCKET_COUNTERS(TAPIR_DECLARE_COUNTER)
+};
+
 struct Stats {
   EthStats eth;
   ArpStats arp;
@@ -184,6 +197,7 @@ struct Stats {
   IgmpStats igmp;
   UdpStats udp;
   TcpStats tcp;
+  SocketStats socket;
 };
 
 // Calls f(group, name, help, value) for every counter, in declaration order.
@@ -223,6 +237,10 @@ void visit_counters(const Stats& s, F&& f) {
   {
     static constexpr const char* kGroup = "tcp";
     TAPIR_VISIT(tcp, TAPIR_TCP_COUNTERS)
+  }
+  {
+    static constexpr const char* kGroup = "socket";
+    TAPIR_VISIT(socket, TAPIR_SOCKET_COUNTERS)
   }
 #undef TAPIR_VISIT_ONE
 #undef TAPIR_VISIT

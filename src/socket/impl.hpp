@@ -40,7 +40,7 @@ struct Sockets::Impl {
   };
 
   Impl(ip::Ipv4Layer& ip, udp::UdpLayer& udp, tcp::TcpLayer& tcp, Rng& rng, const SocketConfig& cfg,
-       const Instant& now);
+       const Instant& now, SocketStats& stats);
 
   // The entry behind `fd`, or nullptr (EBADF).
   Entry* get(int fd);
@@ -83,6 +83,7 @@ struct Sockets::Impl {
   tcp::TcpLayer& tcp;
   SocketConfig cfg;
   const Instant& now;
+  SocketStats& stats;
   int ip_ttl = 64;
   socket::PortRegistry ports;
   std::vector<Entry> slots;

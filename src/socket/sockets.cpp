@@ -18,12 +18,14 @@ Ipv4Addr sockaddr_addr(const sockaddr_in& sa) { return {ntohl(sa.sin_addr.s_addr
 std::uint16_t sockaddr_port(const sockaddr_in& sa) { return ntohs(sa.sin_port); }
 
 Sockets::Impl::Impl(ip::Ipv4Layer& ip_layer, udp::UdpLayer& udp_layer, tcp::TcpLayer& tcp_layer,
-                    Rng& rng, const SocketConfig& config, const Instant& now_ref)
+                    Rng& rng, const SocketConfig& config, const Instant& now_ref,
+                    SocketStats& socket_stats)
     : ip(ip_layer),
       udp(udp_layer),
       tcp(tcp_layer),
       cfg(config),
       now(now_ref),
+      stats(socket_stats),
       ports(config.ephemeral_first, config.ephemeral_last, rng) {
   udp.set_notify([this](int fd) { mark_changed(fd); });
   tcp.set_events([this](tcp::Connection& c, tcp::ConnEvent ev) { on_tcp_event(c, ev); });
@@ -40,6 +42,7 @@ Result<int> Sockets::Impl::new_entry(int type) {
   std::uint32_t gen = it->generation + 1;
   *it = Entry{};
   it->used = true;
+  ++stats.opened;
   it->generation = gen;
   it->type = type;
   if (type == SOCK_DGRAM) {
@@ -142,7 +145,9 @@ Result<int> Sockets::accept(int fd, sockaddr_in* peer) {
   auto* e = impl_->get(fd);
   if (!e) return Errno::BadF;
   if (e->type != SOCK_STREAM) return Errno::OpNotSupp;
-  return impl_->tcp_accept(*e, peer);
+  auto r = impl_->tcp_accept(*e, peer);
+  if (r) ++impl_->stats.accepted;
+  return r;
 }
 
 Result<std::size_t> Sockets::send(int fd, Bytes data, int flags) {
@@ -156,9 +161,13 @@ Result<std::size_t> Sockets::sendto(int fd, Bytes data, int, const sockaddr_in* 
   if (e->type == SOCK_STREAM) {
     // Linux ignores the destination of sendto() on a stream socket.
     (void)to;
-    return s.tcp_send(*e, data);
+    auto r = s.tcp_send(*e, data);
+    if (r) s.stats.stream_bytes_sent += *r;
+    return r;
   }
-  return s.udp_sendto(fd, *e, data, to);
+  auto r = s.udp_sendto(fd, *e, data, to);
+  if (r) ++s.stats.datagrams_sent;
+  return r;
 }
 
 Result<std::size_t> Sockets::recv(int fd, MutBytes buf, int flags) {
@@ -208,6 +217,7 @@ Errno Sockets::close(int fd) {
   if (e->bound) s.ports.release(s.proto(*e), e->bound_port, s.owner_id(fd));
   e->udp.reset();
   e->used = false;
+  ++s.stats.closed;
   s.mark_changed(fd);
   return Errno::Ok;
 }

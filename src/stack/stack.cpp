@@ -19,7 +19,7 @@ Stack::Impl::Impl(phy::Device& dev, const StackConfig& cfg)
       ip(link, cfg, stats, rng),
       udp(ip, stats.udp),
       tcp(ip, cfg.tcp, stats.tcp, rng),
-      sockets(std::make_unique<Sockets::Impl>(ip, udp, tcp, rng, cfg.sockets, now)) {
+      sockets(std::make_unique<Sockets::Impl>(ip, udp, tcp, rng, cfg.sockets, now, stats.socket)) {
   link.set_receiver(&ip);
   ip.add_protocol(wire::IpProto::Udp, &udp);
   ip.add_protocol(wire::IpProto::Tcp, &tcp);
