@@ -62,6 +62,28 @@ start_tapir() {
   fail "tapir did not come up within 10 s"
 }
 
+# Starts `CMD ARGS...` inside the namespace in the background, its output in
+# $WORK/NAME.log, and waits (10 s at most) until that log matches PATTERN. BG_PID is its PID.
+start_bg() {
+  local name=$1 pattern=$2
+  shift 2
+  ip netns exec "$NS" "$@" >"$WORK/$name.log" 2>&1 &
+  BG_PID=$!
+  PIDS+=("$BG_PID")
+  for _ in $(seq 100); do
+    grep -q "$pattern" "$WORK/$name.log" && return 0
+    kill -0 "$BG_PID" 2>/dev/null || fail "$name exited early: $(tail -5 "$WORK/$name.log")"
+    sleep 0.1
+  done
+  fail "$name did not print '$pattern' within 10 s"
+}
+
+# Ends a process this test started (by PID) and waits for it.
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
 # Stops the tapir started last with SIGTERM and waits for it to exit.
 stop_tapir() {
   kill -TERM "$TAPIR_PID"
