@@ -235,13 +235,14 @@ constexpr std::uint16_t kEchoPort = 7, kDiscardPort = 9, kDaytimePort = 13, kCha
 std::vector<std::unique_ptr<Service>> make_inet_service(std::string_view name,
                                                         const ServiceOptions& opt) {
   std::vector<std::unique_ptr<Service>> out;
+  // UDP first: a port conflict there (the usual one) then leaves nothing half-started.
   auto both = [&](Kind k, std::uint16_t port, std::string_view n) {
-    out.push_back(std::make_unique<StreamService>(k, port, n));
     out.push_back(std::make_unique<DatagramService>(k, port, n, opt.seed));
+    out.push_back(std::make_unique<StreamService>(k, port, n));
   };
   if (name == "echo") {
-    out.push_back(std::make_unique<StreamService>(Kind::Echo, kEchoPort, "echo"));
     out.push_back(make_udp_echo(kEchoPort));
+    out.push_back(std::make_unique<StreamService>(Kind::Echo, kEchoPort, "echo"));
   } else if (name == "discard") {
     both(Kind::Discard, kDiscardPort, "discard");
   } else if (name == "chargen") {

@@ -56,7 +56,8 @@ TEST_CASE("services: UDP echo returns every datagram to its sender, byte for byt
   TwoStacks t;
   ServiceHost host(t.b);
   auto lines = app::start_services(host, {"echo"});
-  REQUIRE(lines == std::vector<std::string>{"tapir: echo listening on udp 10.0.0.2:7"});
+  REQUIRE(lines == std::vector<std::string>{"tapir: echo listening on udp 10.0.0.2:7",
+                                            "tapir: echo listening on tcp 10.0.0.2:7"});
   int client = *t.a.sockets().socket(AF_INET, SOCK_DGRAM, 0);
   auto to = make_sockaddr(kIpB, 7);
   for (std::size_t size : {1u, 1472u, 1473u, 8000u}) {
@@ -105,7 +106,8 @@ TEST_CASE("services: --services names are checked with a clear message", "[app][
     FAIL("an unknown service was accepted");
   } catch (const app::UsageError& e) {
     CHECK(std::string(e.what()) ==
-          "--services: unknown service 'gopher': expected a comma-separated list of echo");
+          "--services: unknown service 'gopher': expected a comma-separated list of echo, "
+          "discard, daytime, chargen, http");
   }
 }
 
