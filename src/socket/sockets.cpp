@@ -182,9 +182,12 @@ Result<std::size_t> Sockets::recvfrom(int fd, MutBytes buf, int flags, sockaddr_
     auto r = s.tcp_recv(*e, buf, flags);
     if (r && from && e->conn)
       *from = make_sockaddr(e->conn->id().remote_addr, e->conn->id().remote_port);
+    if (r && !(flags & MSG_PEEK)) s.stats.stream_bytes_received += *r;
     return r;
   }
-  return s.udp_recvfrom(*e, buf, flags, from);
+  auto r = s.udp_recvfrom(*e, buf, flags, from);
+  if (r && !(flags & MSG_PEEK)) ++s.stats.datagrams_received;
+  return r;
 }
 
 Errno Sockets::shutdown(int fd, int how) {
