@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "app/annotator.hpp"
 #include "app/frame_compare.hpp"
+#include "app/services.hpp"
+#include "phy/pcapng_writer.hpp"
 #include "phy/queue_device.hpp"
 #include "phy/step_recorder.hpp"
 #include "wire/format.hpp"
@@ -72,13 +75,11 @@ std::string ordinal(std::size_t n) {
 // the golden trace's form, with the counters each step changed as its note.
 class TraceBuilder final : public phy::StepSink {
  public:
-  TraceBuilder(const ManualClock& clock, Instant start, std::string_view name)
-      : clock_(clock), start_(start) {
-    trace_ = fmt::format(
-        "# tapir replay of {}.pcap: '->' sent by tapir, '<-' from the peer; each frame's\n"
-        "# second line names the counters it changed. Regenerate with scripts/regen-golden.sh\n"
-        "# and review the changes like code.\n",
-        name);
+  TraceBuilder(const ManualClock& clock, Instant start) : clock_(clock), start_(start) {
+    trace_ =
+        "# tapir replay trace: '->' sent by tapir, '<-' from the peer, seconds since the first\n"
+        "# frame; each frame's second line names the counters it changed. Regenerate with\n"
+        "# scripts/regen-golden.sh and review the changes like code.\n";
   }
   void watch(const Stats& stats) {
     stats_ = &stats;
@@ -178,6 +179,23 @@ std::string golden_diff(const std::string& golden_path, const std::string& golde
 
 }  // namespace
 
+ServiceFactory serve_services() {
+  return [](const std::vector<std::string>& names, Stack& stack) -> ServiceTick {
+    auto host = std::make_shared<ServiceHost>(stack);
+    try {
+      // The names as `--services` would take them: an unknown one is refused by name.
+      (void)start_services(*host, parse_services_flag(fmt::format("{}", fmt::join(names, ","))));
+    } catch (const std::exception& e) {
+      throw FixtureError(fmt::format("services = {}: {}", fmt::join(names, ","), e.what()));
+    }
+    // As `tapir serve` does after every poll (app/serve.cpp).
+    return [host](Instant now) {
+      host->dispatch(now);
+      return host->next_deadline();
+    };
+  };
+}
+
 std::string trace_line(std::uint64_t number, Duration since_start, bool outgoing, Bytes frame) {
   return fmt::format("#{:<5}{:>11} {} {}", number, seconds(since_start), outgoing ? "->" : "<-",
                      wire::format_frame(frame));
@@ -207,7 +225,8 @@ Fixture load_fixture(const std::string& capture_path) {
   return f;
 }
 
-ReplayResult run_replay(const Fixture& f, const ServiceFactory& services) {
+ReplayResult run_replay(const Fixture& f, const ReplayOptions& options) {
+  const auto& services = options.services;
   const auto& sc = f.sidecar;
   const Timeline tl = timeline_of(f);
   const auto& recs = f.capture.records;
@@ -222,17 +241,27 @@ ReplayResult run_replay(const Fixture& f, const ServiceFactory& services) {
   phy::DeviceCaps caps;
   if (sc.config.mtu != 0) caps.mtu = sc.config.mtu;
   phy::QueueDevice dev(caps);
-  TraceBuilder trace(clock, start, f.name);
-  phy::StepRecorder recorder(dev, trace);
+  std::unique_ptr<phy::PcapngWriter> pcapng;
+  if (options.pcapng_path) {
+    pcapng = std::make_unique<phy::PcapngWriter>(dev, *options.pcapng_path, Duration{tl.origin_us});
+  }
+  TraceBuilder trace(clock, start);
+  phy::StepRecorder recorder(pcapng ? static_cast<phy::Device&>(*pcapng) : dev, trace);
   Stack stack(recorder, sc.config);
   trace.watch(stack.stats());
+  StatsAnnotator annotator(stack.stats());
+  if (pcapng) pcapng->set_annotator(&annotator);
   ServiceTick tick;
   if (!sc.services.empty()) {
     if (!services) {
       throw FixtureError(fmt::format("{}: services = {}: no services are available to replay",
                                      sc.path, fmt::join(sc.services, ",")));
     }
-    tick = services(sc.services, stack);
+    try {
+      tick = services(sc.services, stack);
+    } catch (const std::exception& e) {
+      throw FixtureError(sc.path + ": " + e.what());
+    }
   }
 
   std::vector<std::string> problems;
@@ -265,6 +294,7 @@ ReplayResult run_replay(const Fixture& f, const ServiceFactory& services) {
     poll_at(at);
   }
   recorder.finish();
+  if (pcapng) pcapng->flush(clock.now());
   ReplayResult result = trace.take();
   result.problems = std::move(problems);
   return result;

@@ -55,6 +55,9 @@ using ServiceTick = std::function<std::optional<Instant>(Instant now)>;
 using ServiceFactory =
     std::function<ServiceTick(const std::vector<std::string>& names, Stack& stack)>;
 
+// The services of `tapir serve --services` (app/services.hpp), as the recording ran them.
+ServiceFactory serve_services();
+
 struct ReplayFrame {
   std::uint64_t number = 0;  // position in the conversation, 1-based, as Wireshark counts
   Instant time;              // on the replay's clock (the recording's Instants)
@@ -69,9 +72,17 @@ struct ReplayResult {
                                       // that keeps asking to be polled at one instant)
 };
 
+struct ReplayOptions {
+  ServiceFactory services = serve_services();
+  // Also write the replayed conversation to this file as annotated pcapng (--pcapng), with
+  // the recording's wall-clock times.
+  std::optional<std::string> pcapng_path;
+};
+
 // Replays the fixture on a fresh stack. Throws FixtureError when the sidecar names services
-// and `services` cannot provide them.
-ReplayResult run_replay(const Fixture& f, const ServiceFactory& services = {});
+// that `options.services` cannot provide, phy::DeviceError when the pcapng file cannot be
+// written.
+ReplayResult run_replay(const Fixture& f, const ReplayOptions& options = {});
 
 struct Verdict {
   bool pass = false;

@@ -18,6 +18,7 @@ const std::vector<FlagSpec>& replay_specs() {
   static const std::vector<FlagSpec> specs = {
       {"--update-golden", "", "write NAME.trace from the replay (only if the frames match)"},
       {"--show", "", "print the replayed conversation (the trace) on stdout"},
+      {"--pcapng", "FILE", "write the replayed conversation as pcapng, each packet commented"},
       {"--help", "", "show this help"},
   };
   return specs;
@@ -38,9 +39,10 @@ std::optional<std::string> read_text(const std::string& path) {
 }
 
 // Returns true when the fixture passes (or its golden trace was written).
-bool replay_one(const std::string& path, bool update, bool show) {
+bool replay_one(const std::string& path, bool update, bool show,
+                const std::optional<std::string>& pcapng) {
   const Fixture f = load_fixture(path);
-  const ReplayResult r = run_replay(f);
+  const ReplayResult r = run_replay(f, {.services = serve_services(), .pcapng_path = pcapng});
   if (show) std::fputs(r.trace.c_str(), stdout);
   if (update) {
     const Verdict frames = check_replay(f, r, std::nullopt);
@@ -79,10 +81,15 @@ int cmd_replay(int argc, char** argv) {
   if (args.positional().empty()) throw UsageError("expected a capture file (see --help)");
   // The replayed stack's own logs would interleave with the report.
   log::set_level(spdlog::level::off);
+  const auto pcapng = args.get("--pcapng");
+  if (pcapng && args.positional().size() > 1) {
+    throw UsageError("--pcapng: give one capture to replay, not " +
+                     std::to_string(args.positional().size()));
+  }
   bool all = true;
   for (const auto& path : args.positional()) {
     try {
-      all = replay_one(path, args.has("--update-golden"), args.has("--show")) && all;
+      all = replay_one(path, args.has("--update-golden"), args.has("--show"), pcapng) && all;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "tapir replay: %s\n", e.what());
       all = false;

@@ -14,8 +14,8 @@ namespace tapir::app {
 namespace {
 
 constexpr std::string_view kKeys[] = {
-    "mac",          "ip",     "gateway",           "mtu",        "seed", "peer", "services",
-    "clock_origin", "ignore", "time_tolerance_ms", "description"};
+    "mac",          "ip",     "gateway",           "mtu",         "seed",    "peer", "services",
+    "clock_origin", "ignore", "time_tolerance_ms", "description", "recorded"};
 constexpr std::string_view kRequired[] = {"mac", "ip", "seed", "peer"};
 
 std::string_view trim(std::string_view s) {
@@ -74,8 +74,10 @@ class Parser {
     }
     key_ = std::string(trim(text.substr(0, eq)));
     auto value = trim(text.substr(eq + 1));
-    // '#' starts a trailing comment, except in a description, whose text is free.
-    if (key_ != "description") value = trim(value.substr(0, value.find('#')));
+    // '#' starts a trailing comment, except in the free-text keys.
+    if (key_ != "description" && key_ != "recorded") {
+      value = trim(value.substr(0, value.find('#')));
+    }
     if (std::find(std::begin(kKeys), std::end(kKeys), key_) == std::end(kKeys)) {
       fail(fmt::format("unknown key '{}' (known keys: {})", key_, fmt::join(kKeys, ", ")));
     }
@@ -152,6 +154,8 @@ class Parser {
       s_.time_tolerance = std::chrono::milliseconds(ms);
     } else if (key_ == "description") {
       s_.description = std::string(v);
+    } else if (key_ == "recorded") {
+      s_.recorded = std::string(v);
     }
   }
 
@@ -220,6 +224,7 @@ std::string format_sidecar(const Sidecar& s) {
     out += fmt::format("{} = {}\n", k, v);
   };
   if (!s.description.empty()) put("description", s.description);
+  if (!s.recorded.empty()) put("recorded", s.recorded);
   put("mac", s.config.mac.to_string());
   put("ip", s.config.address.to_string());
   if (s.config.gateway) put("gateway", s.config.gateway->to_string());

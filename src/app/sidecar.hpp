@@ -13,7 +13,8 @@
 //   clock_origin = 1767000000.000123   optional: wall time of the stack's Instant 0
 //   ignore = ipv4.id, time        optional: fields compared by nothing but their presence
 //   time_tolerance_ms = 50        optional: how far a sent frame may move in time
-//   description = ...             optional free text
+//   description = ...             optional free text: what the conversation shows
+//   recorded = ...                optional free text: when, on which kernel, with which command
 //
 // Unknown keys, repeated keys and bad values are errors naming the file, the line and the key.
 #pragma once
@@ -42,6 +43,7 @@ struct Sidecar {
   std::vector<std::string> ignore;
   Duration time_tolerance = std::chrono::milliseconds(50);
   std::string description;
+  std::string recorded;
 
   bool ignores(std::string_view field) const;
 };

@@ -58,8 +58,7 @@ Capture read_capture(const std::string& path) {
     const int r = ::pcap_next_ex(h.get(), &hdr, &data);
     if (r == PCAP_ERROR_BREAK) break;  // end of file
     if (r != 1) {
-      fail(path,
-           "record " + std::to_string(cap.records.size() + 1) + ": " + ::pcap_geterr(h.get()));
+      fail(path, "frame " + std::to_string(cap.records.size() + 1) + ": " + ::pcap_geterr(h.get()));
     }
     CaptureRecord rec;
     rec.time_us = static_cast<std::int64_t>(hdr->ts.tv_sec) * 1'000'000 + hdr->ts.tv_usec;
