@@ -104,6 +104,10 @@ void Icmp::on_error(const Datagram& d, const Icmpv4Repr& msg, Instant now) {
   e.inner.ident = raw.ident();
   e.inner_payload = msg.data.subspan(raw.header_len());
   if (!ip_.is_local(e.inner.src)) return;  // not about something we sent
+  deliver_error(e, now);
+}
+
+void Icmp::deliver_error(const IcmpError& e, Instant now) {
   auto* sink = error_sinks_[static_cast<std::uint8_t>(e.inner.protocol)];
   if (sink) sink->on_icmp_error(e, now);
 }

@@ -47,6 +47,9 @@ class Icmp final : public TransportHandler {
   void set_echo_reply_handler(std::function<void(const EchoReply&, Instant)> h) {
     on_echo_reply_ = std::move(h);
   }
+  // Hands an error (received, or raised locally by the IP layer) to the protocol of the
+  // datagram it is about.
+  void deliver_error(const IcmpError& e, Instant now);
   // Where received errors go: protocol number -> handler (set by Ipv4Layer::add_protocol).
   void route_errors_to(wire::IpProto proto, TransportHandler* h) {
     error_sinks_[static_cast<std::uint8_t>(proto)] = h;

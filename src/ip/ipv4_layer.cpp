@@ -117,6 +117,24 @@ void Ipv4Layer::deliver(const Datagram& d, Instant now) {
   h->on_datagram(d, now);
 }
 
+void Ipv4Layer::on_unresolved(Bytes datagram, Instant now) {
+  // RFC 1122 §3.3.1.4 / §2.3.2.1: when the next hop cannot be resolved, tell the transport
+  // as an ICMP host unreachable would (LINUX: connect() fails with EHOSTUNREACH). The
+  // datagram is our own, so it is trusted; only non-first fragments carry no ports.
+  auto view = Ipv4View::checked(datagram);
+  if (!view || view->frag_offset() != 0) return;
+  IcmpError e;
+  e.type = wire::icmp_type::kDestUnreachable;
+  e.code = wire::icmp_unreach::kHost;
+  e.reporter = cfg_.address.addr;
+  e.inner.src = view->src();
+  e.inner.dst = view->dst();
+  e.inner.protocol = view->protocol();
+  e.inner.ident = view->ident();
+  e.inner_payload = view->payload();
+  icmp_.deliver_error(e, now);
+}
+
 std::optional<Ipv4Addr> Ipv4Layer::next_hop(Ipv4Addr dst) const {
   // RFC 1122 §3.3.1.1: on-link destinations go direct; everything else to the gateway.
   if (dst.is_broadcast() || dst.is_multicast() || cfg_.address.contains(dst)) return dst;

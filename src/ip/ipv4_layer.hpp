@@ -26,6 +26,7 @@ class Ipv4Layer final : public link::Ipv4Receiver {
   void add_protocol(wire::IpProto proto, TransportHandler* h);
 
   void on_ipv4(Bytes datagram, Instant now, bool link_multicast) override;
+  void on_unresolved(Bytes datagram, Instant now) override;
 
   // Sends one datagram of `payload_len` octets written by `fill` (which also receives the
   // final header, for pseudo-header checksums). Fragments above the MTU (RFC 791 §3.2).

@@ -211,7 +211,11 @@ void EthernetLayer::leave_multicast(Ipv4Addr group) {
 }
 
 void EthernetLayer::poll(Instant now) {
-  cache_.poll(now, [&](const ArpRequestToSend& r) { request(r, now); });
+  cache_.poll(
+      now, [&](const ArpRequestToSend& r) { request(r, now); },
+      [&](Bytes datagram) {
+        if (up_) up_->on_unresolved(datagram, now);
+      });
 }
 
 }  // namespace tapir::link

@@ -26,6 +26,8 @@ namespace tapir::link {
 class Ipv4Receiver {
  public:
   virtual void on_ipv4(Bytes datagram, Instant now, bool link_multicast) = 0;
+  // One of our own datagrams was dropped because its next hop never answered ARP.
+  virtual void on_unresolved(Bytes datagram, Instant now) = 0;
 
  protected:
   ~Ipv4Receiver() = default;

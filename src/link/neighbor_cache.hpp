@@ -56,9 +56,10 @@ class NeighborCache {
   std::deque<std::vector<std::byte>> learn(Ipv4Addr ip, MacAddr mac, bool create, Instant now);
 
   // Expires entries and retries requests. Calls `send_request` for each request due, and
-  // drops (and counts) the queues of resolutions that gave up.
-  template <class F>
-  void poll(Instant now, F&& send_request);
+  // drops (and counts) the queues of resolutions that gave up, handing each dropped
+  // datagram to `unresolved` first (so its sender can learn "host unreachable").
+  template <class F, class G>
+  void poll(Instant now, F&& send_request, G&& unresolved);
 
   std::optional<Instant> next_deadline() const;
   const std::unordered_map<Ipv4Addr, NeighborEntry>& entries() const { return entries_; }
@@ -75,8 +76,8 @@ class NeighborCache {
   std::size_t pending_total_ = 0;
 };
 
-template <class F>
-void NeighborCache::poll(Instant now, F&& send_request) {
+template <class F, class G>
+void NeighborCache::poll(Instant now, F&& send_request, G&& unresolved) {
   for (auto it = entries_.begin(); it != entries_.end();) {
     auto& e = it->second;
     if (e.state == NeighborEntry::State::Reachable) {
@@ -90,6 +91,7 @@ void NeighborCache::poll(Instant now, F&& send_request) {
         // RFC 1122 §2.3.2.1: give up after a bounded number of tries; the waiting
         // datagrams are lost and counted.
         ++stats_.resolve_failed;
+        for (const auto& d : e.pending) unresolved(Bytes(d));
         drop_pending(e, &ArpStats::pending_drop_unresolved);
         it = entries_.erase(it);
         continue;

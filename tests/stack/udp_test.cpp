@@ -367,3 +367,18 @@ TEST_CASE("fcntl O_NONBLOCK and getsockopt round trips", "[stack][socket]") {
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].state == "UNCONN");
 }
+
+TEST_CASE("a datagram whose next hop never answers ARP reports EHOSTUNREACH",
+          "[stack][udp][arp][rfc1122-2.3.2.1]") {
+  ScriptedPeer p;
+  auto& so = p.stack.sockets();
+  int fd = *so.socket(AF_INET, SOCK_DGRAM, 0);
+  auto to = sa(Ipv4Addr::from_octets(10, 0, 0, 99), 53);
+  REQUIRE(so.connect(fd, to) == Errno::Ok);
+  REQUIRE(so.send(fd, as_bytes(std::string_view("anyone?")), 0));
+  // Three requests (t = 0, 1 s, 3 s) and no answer: given up at 7 s.
+  for (int i = 0; i < 70; ++i) (void)p.advance(std::chrono::milliseconds(100));
+  CHECK(p.stack.stats().arp.resolve_failed == 1);
+  CHECK((so.readiness(fd) & POLLERR) != 0);
+  CHECK(so.send(fd, as_bytes(std::string_view("again")), 0).error() == Errno::HostUnreach);
+}
