@@ -183,13 +183,16 @@ Errno EthernetLayer::send_ipv4(Ipv4Addr next_hop, std::size_t len, Instant now) 
   } else {
     std::optional<ArpRequestToSend> refresh;
     auto mac = cache_.lookup(next_hop, now, &refresh);
-    if (refresh) request(*refresh, now);
     if (!mac) {
       auto req = cache_.enqueue(next_hop, tx_buffer(len), now);
       if (req) request(*req, now);
       return Errno::Ok;  // queued (or counted as dropped): the caller's job is done
     }
-    dst = *mac;
+    // The datagram sits in the one frame buffer: send it before a refresh request
+    // (which is built in the same buffer) overwrites it.
+    Errno err = send_frame(*mac, EtherType::Ipv4, len, now);
+    if (refresh) request(*refresh, now);
+    return err;
   }
   return send_frame(dst, EtherType::Ipv4, len, now);
 }

@@ -71,6 +71,16 @@ Errno Sockets::setsockopt(int fd, int level, int name, const void* value, sockle
   if (!e) return Errno::BadF;
   auto* ep = e->udp.get();
   if (level == SOL_SOCKET) {
+    if (name == SO_LINGER) {
+      // struct linger; only {on, 0} changes anything here: close() then aborts with a RST
+      // (RFC 9293 §3.10.5 ABORT). A positive linger time closes in the background, as a
+      // non-blocking close() does on Linux.
+      if (!value || len < static_cast<socklen_t>(sizeof(linger))) return Errno::Inval;
+      linger l;
+      std::memcpy(&l, value, sizeof l);
+      e->linger_abort = l.l_onoff != 0 && l.l_linger == 0;
+      return Errno::Ok;
+    }
     if (name == SO_RCVTIMEO || name == SO_SNDTIMEO) {
       auto t = timeval_value(value, len);
       if (!t) return t.error();
@@ -88,6 +98,12 @@ Errno Sockets::setsockopt(int fd, int level, int name, const void* value, sockle
         return Errno::Ok;
       case SO_RCVBUF:
         if (ep) ep->rcvbuf = doubled_buf(*v, kRcvBufMin);
+        if (!ep) e->rcvbuf = doubled_buf(*v, kRcvBufMin);  // TCP: used by the next connection
+        return Errno::Ok;
+      case SO_KEEPALIVE:
+        if (e->type != SOCK_STREAM) return Errno::Ok;  // Linux accepts it and ignores it
+        e->topts.keepalive = *v != 0;
+        if (e->conn) e->conn->set_options(e->topts, s.now);
         return Errno::Ok;
       case SO_SNDBUF:
         e->sndbuf = doubled_buf(*v, kSndBufMin);
@@ -122,9 +138,7 @@ Errno Sockets::setsockopt(int fd, int level, int name, const void* value, sockle
         return Errno::NoProtoOpt;
     }
     if (e->conn) {
-      bool ka = e->conn->options().keepalive;
-      e->conn->options() = o;
-      e->conn->options().keepalive = ka || o.keepalive;
+      e->conn->set_options(o, s.now);
       s.tcp.kick(*e->conn, s.now);  // TCP_NODELAY may release a held segment
     }
     return Errno::Ok;
@@ -185,7 +199,12 @@ Errno Sockets::getsockopt(int fd, int level, int name, void* value, socklen_t* l
       case SO_BROADCAST:
         return put_int(value, len, ep && ep->broadcast);
       case SO_RCVBUF:
-        return put_int(value, len, ep ? static_cast<int>(ep->rcvbuf) : 0);
+        return put_int(value, len,
+                       static_cast<int>(ep          ? ep->rcvbuf
+                                        : e->rcvbuf ? e->rcvbuf
+                                                    : s.tcp.config().recv_buffer));
+      case SO_KEEPALIVE:
+        return put_int(value, len, e->topts.keepalive);
       case SO_SNDBUF:
         return put_int(value, len, static_cast<int>(e->sndbuf));
       case SO_TYPE:

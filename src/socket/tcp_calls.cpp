@@ -1,6 +1,7 @@
 // The stream-socket halves of the calls, over tcp::TcpLayer. Errors follow Linux:
-// ENOTCONN before a connection, EISCONN/EALREADY on a second connect, EPIPE after
-// shutdown(SHUT_WR), EINVAL for listen() on a connected socket.
+// ENOTCONN for recv/shutdown before a connection (but EPIPE for send, as Linux's
+// tcp_sendmsg gives), EISCONN/EALREADY on a second connect, EPIPE after shutdown(SHUT_WR),
+// EINVAL for listen() on a connected socket.
 #include <algorithm>
 #include <cstring>
 
@@ -94,14 +95,16 @@ Result<int> Sockets::Impl::tcp_accept(Entry& e, sockaddr_in* peer) {
   n.bound_addr = child->id().local_addr;
   n.bound_port = child->id().local_port;
   n.topts = e.topts;  // accepted sockets inherit the listener's options (Linux)
-  child->options() = e.topts;
+  child->set_options(e.topts, now);
   child->owner = *fd;
   if (peer) *peer = make_sockaddr(child->id().remote_addr, child->id().remote_port);
   return *fd;
 }
 
 Result<std::size_t> Sockets::Impl::tcp_send(Entry& e, Bytes data) {
-  if (!e.conn) return Errno::NotConn;
+  // LINUX (tcp_sendmsg -> sk_stream_wait_connect): a socket that is neither connected nor
+  // connecting answers EPIPE, listening sockets included.
+  if (!e.conn) return Errno::Pipe;
   auto& c = *e.conn;
   if (e.shut_wr) return Errno::Pipe;
   if (c.state() == tcp::TcpState::Closed) {
@@ -118,7 +121,12 @@ Result<std::size_t> Sockets::Impl::tcp_send(Entry& e, Bytes data) {
 Result<std::size_t> Sockets::Impl::tcp_recv(Entry& e, MutBytes buf, int flags) {
   if (!e.conn) return Errno::NotConn;
   auto& c = *e.conn;
-  if (!c.established_once() && c.state() != tcp::TcpState::Closed) return Errno::Again;
+  if (!c.established_once()) {
+    if (c.state() != tcp::TcpState::Closed) return Errno::Again;  // still connecting
+    // A failed connect reports its error once (SO_ERROR or here), then ENOTCONN.
+    Errno err = c.take_error();
+    return err != Errno::Ok ? err : Errno::NotConn;
+  }
   if (buf.empty() && !(flags & MSG_PEEK)) return std::size_t{0};
   auto r = c.recv(buf, (flags & MSG_PEEK) != 0);
   if (r && *r > 0) tcp.kick(c, now);  // a window update may be due
@@ -127,7 +135,11 @@ Result<std::size_t> Sockets::Impl::tcp_recv(Entry& e, MutBytes buf, int flags) {
 
 Errno Sockets::Impl::tcp_shutdown(int fd, Entry& e, int how) {
   (void)fd;
-  if (!e.conn || !e.conn->established_once()) return Errno::NotConn;
+  // LINUX (inet_shutdown): a socket that never connected, or whose connection is gone
+  // (TCP_CLOSE), answers ENOTCONN.
+  if (!e.conn || !e.conn->established_once() || e.conn->state() == tcp::TcpState::Closed) {
+    return Errno::NotConn;
+  }
   if (how != SHUT_WR) {
     e.shut_rd = true;
     e.conn->shutdown_read();
@@ -185,13 +197,16 @@ short Sockets::Impl::tcp_readiness(const Entry& e) const {
   if (!e.conn) return POLLOUT | POLLHUP;  // Linux: an unconnected stream socket polls as HUP
   const auto& c = *e.conn;
   short r = 0;
-  if (c.readable()) r |= POLLIN | POLLRDNORM;
-  if (c.writable()) r |= POLLOUT | POLLWRNORM;
+  const bool dead = c.state() == tcp::TcpState::Closed;
+  const bool connecting = !c.established_once() && !dead;
   if (c.error() != Errno::Ok) r |= POLLERR;
-  bool dead = c.state() == tcp::TcpState::Closed;
-  if (dead && !c.established_once()) r |= POLLOUT | POLLHUP;  // a failed connect
-  if (dead || (c.peer_closed() && c.write_closed())) r |= POLLHUP;
-  if (c.peer_closed()) r |= POLLRDHUP;
+  if (connecting) return r;  // LINUX (tcp_poll): nothing but errors until connected
+  if (c.readable()) r |= POLLIN | POLLRDNORM;
+  // LINUX (tcp_poll): writable with send space, and always once the sending side is shut
+  // down or dead, so a writer wakes up to meet EPIPE or the error.
+  if (c.writable() || e.shut_wr || c.write_closed() || dead) r |= POLLOUT | POLLWRNORM;
+  if (dead || (c.peer_closed() && (c.write_closed() || e.shut_wr))) r |= POLLHUP;
+  if (c.peer_closed() || dead) r |= POLLRDHUP;
   return r;
 }
 

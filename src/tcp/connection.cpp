@@ -45,11 +45,14 @@ void Connection::set_state(TcpState next) {
   SPDLOG_LOGGER_DEBUG(&log_, "{}:{} <-> {}:{} {} -> {}", id_.local_addr.to_string(), id_.local_port,
                       id_.remote_addr.to_string(), id_.remote_port, to_string(state_),
                       to_string(next));
-  state_ = next;
-  if (next == TcpState::Established && !established_once_) {
+  TcpState from = std::exchange(state_, next);
+  if (in(next, kSynchronized) && !established_once_) {
+    // A simultaneous open closed before its handshake ends goes SYN-RECEIVED -> FIN-WAIT-1
+    // without passing ESTABLISHED; it was established all the same.
     established_once_ = true;
     ++stats_.established;
   }
+  if (on_transition && *on_transition) (*on_transition)(id_, from, next);
 }
 
 void Connection::open_active(SeqNum iss, Instant now) {
@@ -67,6 +70,7 @@ void Connection::open_passive(const wire::TcpRepr& syn, SeqNum iss, Instant now)
   // once the SYN,ACK goes out; the listener stays in LISTEN.
   passive_ = true;
   state_ = TcpState::Listen;  // the child starts as a copy of its listener
+  if (on_transition && *on_transition) (*on_transition)(id_, TcpState::Closed, state_);
   rcv_seq_.irs = SeqNum(syn.seq);
   rcv_seq_.nxt = rcv_seq_.irs + SeqLen(1);
   rcv_seq_.adv = rcv_seq_.nxt;
@@ -168,8 +172,16 @@ Errno Connection::shutdown_write() {
       // RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB.
       become_closed(Errno::Ok);
       return Errno::Ok;
-    default:
+    case TcpState::SynReceived:
+    case TcpState::Established:
+    case TcpState::CloseWait:
       break;
+    case TcpState::FinWait1:
+    case TcpState::FinWait2:
+    case TcpState::Closing:
+    case TcpState::LastAck:
+    case TcpState::TimeWait:
+      return Errno::Ok;  // RFC 9293 §3.10.4: "connection closing" already
   }
   if (fin_queued_) return Errno::Ok;
   // RFC 9293 §3.10.4: queue the FIN behind the data already queued; the state moves to
@@ -194,6 +206,11 @@ void Connection::close(Instant now, Emit emit) {
     return;
   }
   (void)shutdown_write();
+  if (state_ == TcpState::FinWait2) {
+    // LINUX (tcp_fin_timeout): an orphan waiting in FIN-WAIT-2 for a FIN that may never
+    // come is dropped after the TIME-WAIT period.
+    timers_.user_timeout.arm(now + cfg_.time_wait);
+  }
   if (state_ != TcpState::Closed) dispatch(now, emit);
 }
 
@@ -203,7 +220,7 @@ void Connection::abort(Instant now, Emit emit) {
   // in other states just delete the TCB.
   if (in(state_, TcpState::SynReceived | TcpState::Established | TcpState::FinWait1 |
                      TcpState::FinWait2 | TcpState::CloseWait)) {
-    send_rst(snd_.nxt, emit);
+    send_rst(snd_.max, emit);
   }
   become_closed(Errno::Ok);
 }
@@ -212,13 +229,65 @@ void Connection::become_closed(Errno why) {
   if (why != Errno::Ok) error_ = why;
   if (state_ != TcpState::Closed) set_state(TcpState::Closed);
   timers_.disarm_all();
+  probing_ = false;
+  ack_now_ = false;
+  retransmit_pending_ = false;
   fin_received_ = fin_received_ || why != Errno::Ok;
+}
+
+void Connection::return_to_listen() {
+  // RFC 9293 §3.10.7.4 second and fourth, SYN-RECEIVED from a passive OPEN: "return this
+  // connection to LISTEN"; the listener keeps listening and forgets this child.
+  set_state(TcpState::Listen);
+  timers_.disarm_all();
+  ack_now_ = false;
+  back_to_listen_ = true;
+}
+
+void Connection::give_up(Errno why, Emit emit) {
+  // RFC 9293 §3.8.3 / RFC 1122 §4.2.3.5 (R2): close the connection and report the error;
+  // a reset tells the peer, if it is still there, that this end is gone.
+  if (state_ != TcpState::SynSent) send_rst(snd_.max, emit);
+  become_closed(soft_error_ != Errno::Ok && why == Errno::TimedOut ? soft_error_ : why);
 }
 
 void Connection::enter_time_wait(Instant now) {
   set_state(TcpState::TimeWait);
   // RFC 9293 §3.10.7.4: start the time-wait timer, turn off the other timers.
   timers_.start_time_wait(now + cfg_.time_wait);
+}
+
+void Connection::set_options(const ConnOptions& o, Instant now) {
+  bool was = opts_.keepalive;
+  opts_ = o;
+  if (!opts_.keepalive) {
+    timers_.keepalive.disarm();
+  } else if (!was || !timers_.keepalive.armed()) {
+    keepalive_sent_ = 0;
+    arm_keepalive(now);
+  }
+}
+
+void Connection::arm_keepalive(Instant now) {
+  // RFC 1122 §4.2.3.6: probe after an idle interval, only on a connection that can still
+  // exchange data (LINUX: ESTABLISHED, CLOSE-WAIT and FIN-WAIT-2 keep the timer).
+  if (opts_.keepalive &&
+      in(state_, TcpState::Established | TcpState::CloseWait | TcpState::FinWait2)) {
+    timers_.keepalive.arm(now + opts_.keepalive_idle);
+  }
+}
+
+void Connection::on_icmp_error(Errno err, bool hard, SeqNum seq, Instant now) {
+  (void)now;
+  // RFC 5927 §4.1: an ICMP error is believed only if it quotes a sequence number in flight.
+  if (!seq.in_range(snd_.una, snd_.max + SeqLen(1))) return;
+  // RFC 1122 §4.2.3.9: soft errors (net or host unreachable, ...) MUST NOT abort the
+  // connection; LINUX: port and protocol unreachable during SYN-SENT refuse the connection.
+  if (hard && state_ == TcpState::SynSent) {
+    become_closed(err);
+    return;
+  }
+  soft_error_ = err;
 }
 
 bool Connection::readable() const {
@@ -232,9 +301,10 @@ bool Connection::writable() const {
 }
 
 std::optional<Instant> Connection::next_deadline() const {
-  auto t = timers_.next();
-  if (ack_now_) return Instant{};  // due at once
-  return t;
+  // An ACK owed now (ack_now_) is due at once: the earliest possible Instant. The layer
+  // sends it on its next poll and dispatch() clears the flag, so this never spins.
+  if (ack_now_ && state_ != TcpState::Closed) return Instant{};
+  return timers_.next();
 }
 
 std::size_t Connection::memory_bytes() const {
@@ -256,63 +326,69 @@ void Connection::on_timer(Instant now, Emit emit) {
         delayed_ack_fired_ = true;
         break;
       case TimerKind::Keepalive:
-        // RFC 1122 §4.2.3.6: after the idle time, probe; after `probes` unanswered
-        // probes, the connection is dead.
-        if (keepalive_sent_ >= opts_.keepalive_probes) {
-          ++stats_.keepalive_timeouts;
-          send_rst(snd_.nxt, emit);
-          become_closed(Errno::TimedOut);
-          return;
-        }
-        ++keepalive_sent_;
-        ++stats_.keepalive_probes;
-        // RFC 1122 §4.2.3.6: a probe carries SEG.SEQ = SND.NXT-1 so the peer must answer.
-        emit(OutSegment{header(snd_.nxt - SeqLen(1), true), 0, 0});
-        timers_.keepalive.arm(now + opts_.keepalive_interval);
+        on_keepalive_timeout(now, emit);
         break;
       case TimerKind::TimeWait:
         // RFC 9293 §3.10.8: time-wait timeout: delete the TCB.
         become_closed(Errno::Ok);
         return;
       case TimerKind::UserTimeout:
-        become_closed(Errno::TimedOut);
+        // LINUX (tcp_fin_timeout): the orphan in FIN-WAIT-2 is dropped silently.
+        become_closed(Errno::Ok);
         return;
     }
     if (state_ == TcpState::Closed) return;
   }
 }
 
-void Connection::on_retransmit_timeout(Instant now, Emit emit) {
-  if (state_ == TcpState::Closed) return;
-  if (snd_.wnd == 0 && flight() <= 1 && state_ != TcpState::SynSent &&
-      state_ != TcpState::SynReceived) {
-    send_probe(now, emit);  // a zero window is not a loss: keep probing
+void Connection::on_keepalive_timeout(Instant now, Emit emit) {
+  // LINUX (tcp_keepalive_timer): data in flight or waiting is watched by the retransmission
+  // and persist timers; keep-alive probes only an idle connection.
+  if (snd_.una != snd_.max || sbuf_.end() > data_off(snd_.nxt)) {
+    arm_keepalive(now);
     return;
   }
+  // RFC 1122 §4.2.3.6: after `probes` unanswered probes the connection is dead.
+  if (keepalive_sent_ >= opts_.keepalive_probes) {
+    ++stats_.keepalive_timeouts;
+    give_up(Errno::TimedOut, emit);
+    return;
+  }
+  ++keepalive_sent_;
+  ++stats_.keepalive_probes;
+  // RFC 1122 §4.2.3.6: a probe carries SEG.SEQ = SND.NXT-1 and no data, so the peer must
+  // answer it with an ACK (nothing is in flight: SND.NXT = SND.UNA).
+  emit(OutSegment{header(snd_.una - SeqLen(1), true), 0, 0});
+  on_ack_sent();
+  timers_.keepalive.arm(now + opts_.keepalive_interval);
+}
+
+void Connection::on_retransmit_timeout(Instant now, Emit emit) {
+  if (state_ == TcpState::Closed) return;
   std::uint32_t limit = in(state_, TcpState::SynSent | TcpState::SynReceived)
                             ? cfg_.max_syn_retransmits
                             : cfg_.max_retransmits;
   if (retransmits_ >= limit) {
-    // RFC 1122 §4.2.3.5 (R2): give up, and report ETIMEDOUT.
     ++stats_.timeouts;
-    if (state_ != TcpState::SynSent) send_rst(snd_.nxt, emit);
-    become_closed(Errno::TimedOut);
+    give_up(Errno::TimedOut, emit);  // RFC 1122 §4.2.3.5 (R2): ETIMEDOUT
     return;
   }
   ++retransmits_;
   ++stats_.rto_expired;
   // RFC 6298 (5.5): back off the timer; (5.4) retransmit the earliest unacknowledged
-  // segment; Karn: no RTT sample from it.
+  // segment; Karn (RFC 6298 §3): no RTT sample from it.
   rtt_.on_timeout();
   sampler_.on_retransmit();
   if (in(state_, TcpState::SynSent | TcpState::SynReceived)) {
     send_syn(state_ == TcpState::SynReceived, now, emit);
     return;
   }
+  // RFC 5681 §3.1: the loss window; NewReno leaves fast recovery (RFC 6582 §3.2 step 5).
   cc_->on_rto(Flight{data_off(snd_.una), data_off(snd_.max)});
   // Go back N: everything after SND.UNA is sent again as the window allows.
   snd_.nxt = snd_.una;
   limited_transmit_ = 0;
+  retransmit_pending_ = false;
   retransmit_first(now, emit);
 }
 

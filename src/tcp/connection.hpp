@@ -61,6 +61,9 @@ struct OutSegment {
 };
 using Emit = FunctionRef<void(const OutSegment&)>;
 
+// Observes every state change (tests, traces): the connection, the old and the new state.
+using TransitionHook = std::function<void(const FourTuple&, TcpState, TcpState)>;
+
 // RFC 5961 §7: challenge ACKs are rate limited across the whole stack, so that an
 // attacker cannot turn them into an amplifier. A token bucket refilled each second.
 struct ChallengeLimiter {
@@ -106,6 +109,11 @@ class Connection {
   void dispatch(Instant now, Emit emit);
   std::optional<Instant> next_deadline() const;
 
+  // An ICMP error about this connection (RFC 1122 §4.2.3.9, RFC 5927): `seq` is the
+  // sequence number quoted from our segment; `hard` errors end a connection still in
+  // SYN-SENT with `err`, soft ones are remembered and reported if it later times out.
+  void on_icmp_error(Errno err, bool hard, SeqNum seq, Instant now);
+
   // User calls (RFC 9293 §3.10.2-§3.10.5).
   Result<std::size_t> send(Bytes data);
   Result<std::size_t> recv(MutBytes out, bool peek);
@@ -127,7 +135,8 @@ class Connection {
   bool writable() const;  // room in the send buffer in a state that can send
   bool peer_closed() const { return fin_received_; }
   bool write_closed() const { return fin_queued_; }
-  bool gone() const { return state_ == TcpState::Closed; }
+  // CLOSED, or (a passive open reset in SYN-RECEIVED) handed back to its listener.
+  bool gone() const { return state_ == TcpState::Closed || back_to_listen_; }
   bool user_closed() const { return user_closed_; }
   std::size_t recv_queue() const { return rcv_.output().size(); }
   std::size_t send_queue() const { return sbuf_.size(); }
@@ -138,7 +147,9 @@ class Connection {
   const Negotiated& negotiated() const { return neg_; }
   const SendSequenceSpace& snd() const { return snd_; }
   const ReceiveSequenceSpace& rcv() const { return rcv_seq_; }
-  ConnOptions& options() { return opts_; }
+  const ConnOptions& options() const { return opts_; }
+  // setsockopt: new options take effect at once (SO_KEEPALIVE starts or stops the timer).
+  void set_options(const ConnOptions& o, Instant now);
   std::size_t copy_payload(std::uint64_t offset, MutBytes out) const {
     return sbuf_.copy_out(offset, out);
   }
@@ -152,6 +163,7 @@ class Connection {
   // opens): released when the connection is really gone, after TIME-WAIT.
   std::uint64_t port_owner = 0;
   ChallengeLimiter* limiter = nullptr;
+  const TransitionHook* on_transition = nullptr;
 
  private:
   // ---- input.cpp: RFC 9293 §3.10.7 ----
@@ -161,6 +173,7 @@ class Connection {
   Next check_rst(const wire::TcpRepr& seg, Instant now, Emit emit);
   Next check_syn(const wire::TcpRepr& seg, Instant now, Emit emit);
   Next process_ack(const wire::TcpRepr& seg, Instant now, Emit emit);
+  Next after_ack_in_state(const wire::TcpRepr& seg, Instant now, Emit emit);
   void process_text(const wire::TcpRepr& seg, Instant now, Emit emit);
   void process_fin(Instant now);
   bool ack_acceptable_rfc5961(SeqNum ack) const;
@@ -169,6 +182,10 @@ class Connection {
   void update_window(const wire::TcpRepr& seg);
   void take_syn_options(const wire::TcpRepr& syn);
   void challenge_ack(Instant now, Emit emit);
+  bool simultaneous_syn_ack(const wire::TcpRepr& seg) const;
+  void return_to_listen();
+  void trim_to_window(wire::TcpRepr& seg) const;
+  bool our_fin_acked() const { return fin_sent() && fin_seq().before(snd_.una); }
 
   // ---- output.cpp ----
   void send_syn(bool with_ack, Instant now, Emit emit);
@@ -176,7 +193,11 @@ class Connection {
   void send_ack(Emit emit);
   void send_rst(SeqNum seq, Emit emit);
   void retransmit_first(Instant now, Emit emit);
+  void resend_syn_ack(Instant now, Emit emit);
   void send_probe(Instant now, Emit emit);
+  void hold_for_window(Instant now);
+  void emit_data(std::uint64_t nxt, std::size_t len, bool fin, std::uint64_t end, Instant now,
+                 Emit emit);
   wire::TcpRepr header(SeqNum seq, bool ack);
   std::uint16_t advertise_window();
   std::uint32_t rcv_wnd() const;
@@ -195,6 +216,9 @@ class Connection {
   void enter_time_wait(Instant now);
   void become_closed(Errno why);
   void on_retransmit_timeout(Instant now, Emit emit);
+  void on_keepalive_timeout(Instant now, Emit emit);
+  void arm_keepalive(Instant now);
+  void give_up(Errno why, Emit emit);
 
   TcpConfig cfg_;
   TcpStats& stats_;
@@ -220,17 +244,24 @@ class Connection {
   bool shut_rd_ = false;
   bool user_closed_ = false;
   bool established_once_ = false;
+  bool back_to_listen_ = false;
   bool ack_now_ = false;
   bool retransmit_pending_ = false;  // fast retransmit / partial ACK: resend at SND.UNA
   bool probing_ = false;             // zero window: the persist timer is running
   bool delayed_ack_fired_ = false;
-  std::uint32_t segs_since_ack_ = 0;  // full-sized segments received since our last ACK
-  std::uint32_t retransmits_ = 0;     // consecutive RTO expiries (RFC 1122 §4.2.3.5)
+  bool override_sws_ = false;       // the persist timer fired with a small window open
+  std::uint64_t rx_since_ack_ = 0;  // in-order octets received since our last ACK
+  std::uint32_t retransmits_ = 0;   // consecutive RTO expiries (RFC 1122 §4.2.3.5)
   std::uint32_t persist_backoff_ = 0;
+  std::uint32_t probes_unanswered_ = 0;  // window probes with no ACK since (RFC 1122 §4.2.2.17)
   std::uint32_t keepalive_sent_ = 0;
   std::uint64_t limited_transmit_ = 0;  // RFC 3042 allowance beyond cwnd, octets
   Instant last_rx_;
+  std::optional<Instant> last_tx_;
+  std::optional<Instant> last_oow_ack_;  // last ACK for an unacceptable bare ACK  // when data was
+                                         // last sent (RFC 5681 §4.1 idle restart)
   Errno error_ = Errno::Ok;
+  Errno soft_error_ = Errno::Ok;  // an ICMP soft error, reported instead of ETIMEDOUT
   spdlog::logger& log_;
 };
 

@@ -14,6 +14,9 @@
 namespace tapir::tcp {
 
 namespace {
+// LINUX: sysctl_tcp_invalid_ratelimit, 500 ms.
+constexpr Duration kOutOfWindowAckInterval = std::chrono::milliseconds(500);
+
 std::uint32_t seg_len(const wire::TcpRepr& s) {
   // RFC 9293 §3.4: SEG.LEN counts the data octets plus one for SYN and one for FIN.
   return static_cast<std::uint32_t>(s.payload.size()) + (s.flags.syn ? 1 : 0) +
@@ -23,11 +26,20 @@ std::uint32_t seg_len(const wire::TcpRepr& s) {
 
 void Connection::on_segment(const wire::TcpRepr& seg, Instant now, Emit emit) {
   last_rx_ = now;
-  keepalive_sent_ = 0;
-  if (opts_.keepalive && state_ != TcpState::SynSent)
-    timers_.keepalive.arm(now + opts_.keepalive_idle);
   if (state_ == TcpState::SynSent) {
     on_segment_syn_sent(seg, now, emit);
+    return;
+  }
+  if (simultaneous_syn_ack(seg)) {
+    // LINUX (tcp_validate_incoming): in a simultaneous open (RFC 9293 §3.5 Figure 8, line
+    // 6) the peer's SYN,ACK repeats its SYN at IRS and acknowledges ours. The strict
+    // acceptability test would drop it, leaving both ends waiting for a retransmission;
+    // its SYN is a duplicate, so continue with the rest of it: an ACK at RCV.NXT.
+    wire::TcpRepr rest = seg;
+    rest.flags.syn = false;
+    rest.seq = seg.seq + 1;
+    on_segment(rest, now, emit);
+    if (state_ != TcpState::Closed) ack_now_ = true;
     return;
   }
   if (check_sequence(seg, now, emit) == Next::Drop) return;
@@ -37,16 +49,33 @@ void Connection::on_segment(const wire::TcpRepr& seg, Instant now, Emit emit) {
   process_text(seg, now, emit);
   if (state_ == TcpState::Closed) return;
   if (seg.flags.fin || rcv_.fin_offset()) process_fin(now);
+  if (state_ == TcpState::FinWait1 && our_fin_acked()) {
+    // RFC 9293 §3.10.7.4 fifth, FIN-WAIT-1: "if the FIN segment is now acknowledged, then
+    // enter FIN-WAIT-2". Taken after the text so that a FIN arriving with the ACK of ours
+    // goes straight to TIME-WAIT (eighth step: "our FIN has been ACKed (perhaps in this
+    // segment)").
+    set_state(TcpState::FinWait2);
+    // LINUX (tcp_fin_timeout): an orphan does not wait in FIN-WAIT-2 for ever.
+    if (user_closed_) timers_.user_timeout.arm(now + cfg_.time_wait);
+  }
+  keepalive_sent_ = 0;
+  arm_keepalive(now);
+}
+
+bool Connection::simultaneous_syn_ack(const wire::TcpRepr& seg) const {
+  return state_ == TcpState::SynReceived && !passive_ && seg.flags.syn && seg.flags.ack &&
+         !seg.flags.rst && SeqNum(seg.seq) == rcv_seq_.irs &&
+         SeqNum(seg.ack) == snd_.iss + SeqLen(1);
 }
 
 // RFC 9293 §3.10.7.3: SYN-SENT.
 void Connection::on_segment_syn_sent(const wire::TcpRepr& seg, Instant now, Emit emit) {
   SeqNum ack(seg.ack);
-  // First, check the ACK bit: an ACK for something we never sent gets a reset.
+  // First, check the ACK bit: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless
+  // the RST bit is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>".
   if (seg.flags.ack && (ack.before_eq(snd_.iss) || ack.after(snd_.nxt))) {
-    if (!seg.flags.rst) {
-      send_rst(ack, emit);
-    }
+    ++stats_.rx_drop_ack_unsent;
+    if (!seg.flags.rst) send_rst(ack, emit);
     return;
   }
   bool ack_ok = seg.flags.ack && snd_.una.before_eq(ack) && ack.before_eq(snd_.nxt);
@@ -56,92 +85,116 @@ void Connection::on_segment_syn_sent(const wire::TcpRepr& seg, Instant now, Emit
     if (ack_ok) {
       ++stats_.rx_resets;
       become_closed(Errno::ConnRefused);
+    } else {
+      ++stats_.rx_drop_no_ack;
     }
     return;
   }
-  // Fourth, the SYN bit.
-  if (!seg.flags.syn) return;
+  // Fourth, the SYN bit ("If neither of the SYN or RST bits is set, then drop").
+  if (!seg.flags.syn) {
+    ++stats_.rx_drop_no_ack;
+    return;
+  }
   rcv_seq_.irs = SeqNum(seg.seq);
   rcv_seq_.nxt = rcv_seq_.irs + SeqLen(1);
-  rcv_seq_.adv = rcv_seq_.nxt;
+  // The window our SYN offered (RFC 7323 §2.2: unscaled) is the right edge until we
+  // advertise another.
+  rcv_seq_.adv = rcv_seq_.nxt + SeqLen(std::min<std::uint32_t>(rcv_wnd(), 65535));
   take_syn_options(seg);
-  if (ack_ok) {
-    snd_.una = ack;
-    // RFC 6298 (2.2): the SYN's round trip is a first sample unless it was retransmitted.
-    if (retransmits_ == 0) {
-      if (auto r = sampler_.on_ack(0, now)) rtt_.on_sample(*r);
-    } else {
-      rtt_.on_established_after_syn_timeout();  // RFC 6298 (5.7)
-    }
-    retransmits_ = 0;
-    timers_.retransmit.disarm();
-    // The SYN,ACK's window is not scaled (RFC 7323 §2.2).
-    snd_.wnd = seg.window;
-    snd_.max_wnd = snd_.wnd;
-    snd_.wl1 = SeqNum(seg.seq);
-    snd_.wl2 = ack;
-    set_state(TcpState::Established);
-    ack_now_ = true;
-    // Data or a FIN may ride on the SYN,ACK: continue at the sixth step.
-    if (!seg.payload.empty() || seg.flags.fin) {
-      wire::TcpRepr rest = seg;
-      rest.flags.syn = false;
-      rest.seq = seg.seq + 1;
-      process_text(rest, now, emit);
-      if (rest.flags.fin || rcv_.fin_offset()) process_fin(now);
-    }
-    return;
-  }
-  // Simultaneous open (RFC 9293 §3.5 Figure 8): SYN without ACK -> SYN-RECEIVED, and
-  // send SYN,ACK with our original ISS.
+  // The SYN's window is never scaled (RFC 7323 §2.2).
   snd_.wnd = seg.window;
   snd_.max_wnd = snd_.wnd;
   snd_.wl1 = SeqNum(seg.seq);
-  set_state(TcpState::SynReceived);
-  snd_.nxt = snd_.iss;
-  send_syn(true, now, emit);
+  snd_.wl2 = ack;
+  if (!ack_ok) {
+    // Simultaneous open (RFC 9293 §3.5 Figure 8): SYN without ACK -> SYN-RECEIVED, and
+    // "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>": the SYN,ACK repeats our original ISS.
+    set_state(TcpState::SynReceived);
+    snd_.nxt = snd_.iss;
+    sampler_.on_retransmit();  // Karn: the SYN is sent twice
+    send_syn(true, now, emit);
+    return;
+  }
+  snd_.una = ack;
+  // RFC 6298 (2.2): the SYN's round trip is a first sample unless it was retransmitted.
+  if (retransmits_ == 0) {
+    if (auto r = sampler_.on_ack(0, now)) rtt_.on_sample(*r);
+  } else {
+    rtt_.on_established_after_syn_timeout();  // RFC 6298 (5.7)
+  }
+  retransmits_ = 0;
+  timers_.retransmit.disarm();
+  set_state(TcpState::Established);
+  ack_now_ = true;
+  arm_keepalive(now);
+  // "If there are other controls or text in the segment, then continue processing at the
+  // sixth step": data or a FIN may ride on the SYN,ACK.
+  if (!seg.payload.empty() || seg.flags.fin) {
+    wire::TcpRepr rest = seg;
+    rest.flags.syn = false;
+    rest.seq = seg.seq + 1;
+    process_text(rest, now, emit);
+    if (rest.flags.fin || rcv_.fin_offset()) process_fin(now);
+  }
 }
 
 // RFC 9293 §3.10.7.4 first: the segment acceptability test, then trimming to the window.
 Connection::Next Connection::check_sequence(const wire::TcpRepr& seg, Instant now, Emit emit) {
-  (void)now;
   SeqNum seq(seg.seq);
   std::uint32_t len = seg_len(seg);
-  std::uint32_t wnd = static_cast<std::uint32_t>((rcv_seq_.adv - rcv_seq_.nxt).value);
-  // LINUX: a window of zero still accepts a segment at exactly RCV.NXT so its ACK and
-  // window update are processed (RFC 9293's table, case "0 / >0": not acceptable but
-  // "special allowance should be made to accept valid ACKs, URGs, and RSTs").
+  // RCV.WND as last advertised: the right edge never moves left, so it is never behind
+  // RCV.NXT (process_text trims what lies beyond it).
+  std::uint32_t wnd = rcv_seq_.adv.after(rcv_seq_.nxt) ? (rcv_seq_.adv - rcv_seq_.nxt).value : 0;
+  // RFC 9293 §3.10.7.4 table: the four cases of SEG.LEN and RCV.WND.
   bool ok;
   if (len == 0) {
-    ok = wnd == 0 ? seq == rcv_seq_.nxt : seq.in_window(rcv_seq_.nxt, SeqLen(wnd));
+    // LINUX (tcp_sequence): an empty segment exactly at the right edge is taken too: a
+    // sender that filled our window and lost its first segment sends its ACKs from there.
+    ok = wnd == 0 ? seq == rcv_seq_.nxt : seq.in_window(rcv_seq_.nxt, SeqLen(wnd + 1));
   } else if (wnd == 0) {
-    ok = false;
+    // LINUX (tcp_data_queue): a bare FIN at RCV.NXT is taken even into a zero window, so a
+    // peer closing while our reader is slow is not held off until the window opens.
+    ok = seq == rcv_seq_.nxt && seg.payload.empty() && seg.flags.fin;
   } else {
     SeqNum last = seq + SeqLen(len - 1);
     ok = seq.in_window(rcv_seq_.nxt, SeqLen(wnd)) || last.in_window(rcv_seq_.nxt, SeqLen(wnd));
   }
-  if (state_ == TcpState::SynReceived && seq == rcv_seq_.nxt) ok = true;
   if (ok) return Next::Continue;
-  if (wnd == 0 && len > 0 && seq == rcv_seq_.nxt && seg.flags.ack) {
-    // RFC 9293 §3.8.6.1: a zero-window probe: process its ACK, drop its data, answer.
-    ++stats_.rx_drop_unacceptable;
+  ++stats_.rx_drop_unacceptable;
+  if (seg.flags.rst) return Next::Drop;  // "(unless the RST bit is set ...)"
+  if (wnd == 0 && seq == rcv_seq_.nxt && seg.flags.ack) {
+    // RFC 9293 §3.10.7.4 table, RCV.WND = 0: "special allowance should be made to accept
+    // valid ACKs": a zero-window probe's ACK (and window) is processed, its data dropped.
     wire::TcpRepr ack_only = seg;
     ack_only.payload = {};
     ack_only.flags.fin = false;
     ack_only.flags.syn = false;
-    if (!seg.flags.rst && process_ack(ack_only, now, emit) == Next::Continue) send_ack(emit);
+    ack_only.flags.psh = false;
+    if (process_ack(ack_only, now, emit) == Next::Drop) return Next::Drop;
+  }
+  if (state_ == TcpState::SynReceived && passive_ && seg.flags.syn && !seg.flags.ack &&
+      seq == rcv_seq_.irs) {
+    // LINUX (tcp_check_req): the peer repeated its SYN, so our SYN,ACK was lost: resend it
+    // now rather than answer with a bare ACK the peer in SYN-SENT would drop.
+    resend_syn_ack(now, emit);
     return Next::Drop;
   }
-  // RFC 9293 §3.10.7.4: an unacceptable segment is answered with an ACK (unless it is a
-  // RST) and dropped.
-  ++stats_.rx_drop_unacceptable;
-  if (!seg.flags.rst) {
-    if (state_ == TcpState::TimeWait && seg.flags.fin) {
-      // RFC 9293 §3.10.7.4 eighth: a retransmitted FIN in TIME-WAIT restarts the timer.
-      timers_.start_time_wait(now + cfg_.time_wait);
-    }
-    send_ack(emit);
+  if (state_ == TcpState::TimeWait && seg.flags.fin) {
+    // RFC 9293 §3.10.7.4 eighth, TIME-WAIT: a retransmitted FIN is acknowledged and
+    // restarts the 2 MSL timeout.
+    timers_.start_time_wait(now + cfg_.time_wait);
   }
+  // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply
+  // (unless the RST bit is set ...) <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>", then drop it.
+  // LINUX (tcp_oow_rate_limited): answers to bare ACKs are limited to one per 500 ms, so
+  // two ends that each find the other's ACKs unacceptable cannot ping-pong for ever.
+  bool bare = seg.payload.empty() && !seg.flags.syn && !seg.flags.fin;
+  if (bare && last_oow_ack_ && now - *last_oow_ack_ < kOutOfWindowAckInterval) {
+    ++stats_.challenge_acks_limited;
+    return Next::Drop;
+  }
+  if (bare) last_oow_ack_ = now;
+  if (state_ != TcpState::Closed) send_ack(emit);
   return Next::Drop;
 }
 
@@ -157,8 +210,13 @@ Connection::Next Connection::check_rst(const wire::TcpRepr& seg, Instant now, Em
   ++stats_.rx_resets;
   switch (state_) {
     case TcpState::SynReceived:
-      // Passive open: back to LISTEN (the listener drops the child); active: refused.
-      become_closed(passive_ ? Errno::Ok : Errno::ConnRefused);
+      // "If this connection was initiated with a passive OPEN, then return this connection
+      // to the LISTEN state"; from an active OPEN: "connection refused".
+      if (passive_) {
+        return_to_listen();
+      } else {
+        become_closed(Errno::ConnRefused);
+      }
       break;
     case TcpState::Established:
     case TcpState::FinWait1:
@@ -185,8 +243,8 @@ Connection::Next Connection::check_syn(const wire::TcpRepr& seg, Instant now, Em
   if (!seg.flags.syn) return Next::Continue;
   if (state_ == TcpState::SynReceived && passive_) {
     // "If the connection was initiated with a passive OPEN, then return this connection
-    // to the LISTEN state": the listener forgets the child.
-    become_closed(Errno::Ok);
+    // to the LISTEN state and return": the listener forgets the child.
+    return_to_listen();
     return Next::Drop;
   }
   // RFC 5961 §4.2: a SYN in a synchronized state, whatever its sequence number, gets a
@@ -204,13 +262,16 @@ bool Connection::ack_acceptable_rfc5961(SeqNum ack) const {
 // RFC 9293 §3.10.7.4 fifth: the ACK field.
 Connection::Next Connection::process_ack(const wire::TcpRepr& seg, Instant now, Emit emit) {
   if (!seg.flags.ack) {
+    // "if the ACK bit is off, drop the segment and return".
     ++stats_.rx_drop_no_ack;
     return Next::Drop;
   }
   SeqNum ack(seg.ack);
   if (state_ == TcpState::SynReceived) {
-    // SND.UNA < SEG.ACK =< SND.NXT completes the handshake; otherwise reset.
+    // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state ... If the segment
+    // acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
     if (!(snd_.una.before(ack) && ack.before_eq(snd_.max))) {
+      ++stats_.rx_drop_ack_unsent;
       send_rst(ack, emit);
       return Next::Drop;
     }
@@ -218,11 +279,12 @@ Connection::Next Connection::process_ack(const wire::TcpRepr& seg, Instant now, 
     if (retransmits_ == 0) {
       if (auto r = sampler_.on_ack(0, now)) rtt_.on_sample(*r);
     } else {
-      rtt_.on_established_after_syn_timeout();
+      rtt_.on_established_after_syn_timeout();  // RFC 6298 (5.7)
     }
     retransmits_ = 0;
     timers_.retransmit.disarm();
-    // RFC 7323 §2.2: windows in segments after the SYNs are scaled.
+    // "and continue processing with the variables below set to: SND.WND <- SEG.WND,
+    // SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK"; RFC 7323 §2.2: now scaled.
     snd_.wnd = static_cast<std::uint32_t>(seg.window) << neg_.snd_shift;
     snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
     snd_.wl1 = SeqNum(seg.seq);
@@ -230,14 +292,23 @@ Connection::Next Connection::process_ack(const wire::TcpRepr& seg, Instant now, 
     set_state(fin_queued_ ? TcpState::FinWait1 : TcpState::Established);
   }
   if (!ack_acceptable_rfc5961(ack)) {
-    // RFC 5961 §5.2: too old or not yet sent: challenge ACK, drop.
+    // RFC 5961 §5.2: too old or not yet sent: challenge ACK, drop (RFC 9293 §3.10.7.4:
+    // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK").
     ++(ack.after(snd_.max) ? stats_.rx_drop_ack_unsent : stats_.rx_drop_old_ack);
     challenge_ack(now, emit);
     return Next::Drop;
   }
+  probes_unanswered_ = 0;  // the peer is alive (RFC 1122 §4.2.2.17)
   if (snd_.una.before(ack)) {
     on_new_ack(ack, now);
+  } else if (ack == snd_.una && probing_) {
+    // The answer to a zero-window probe that was dropped: the probe octet is not in
+    // flight any more, so our next segments start at SND.UNA again.
+    snd_.nxt = snd_.una;
+    snd_.max = snd_.una;
   } else if (ack == snd_.una) {
+    // While probing a zero window the answers to probes are not duplicate ACKs (LINUX:
+    // tcp_ack counts none when nothing but the probe is outstanding).
     bool dup =
         is_duplicate_ack({.seg_ack = ack,
                           .snd_una = snd_.una,
@@ -248,30 +319,43 @@ Connection::Next Connection::process_ack(const wire::TcpRepr& seg, Instant now, 
                           .snd_wnd = snd_.wnd});
     if (dup) on_duplicate_ack(now);
   }
-  update_window(seg);
-  if (state_ == TcpState::Closed) return Next::Drop;
+  // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated"; an older ACK
+  // (still acceptable by RFC 5961) must not move it.
+  if (snd_.una.before_eq(ack)) update_window(seg);
+  return after_ack_in_state(seg, now, emit);
+}
 
-  // Per-state work once the ACK is in (the FIN-WAIT-1/CLOSING/LAST-ACK rows of §3.10.7.4).
-  bool our_fin_acked = fin_sent() && fin_seq().before(snd_.una);
+// RFC 9293 §3.10.7.4 fifth: the rows for the closing states, after the ESTABLISHED
+// processing above. FIN-WAIT-1 -> FIN-WAIT-2 is taken after the text (see on_segment).
+Connection::Next Connection::after_ack_in_state(const wire::TcpRepr& seg, Instant now, Emit emit) {
   switch (state_) {
-    case TcpState::FinWait1:
-      if (our_fin_acked) set_state(TcpState::FinWait2);
-      break;
     case TcpState::Closing:
-      if (our_fin_acked) enter_time_wait(now);
+      // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state; otherwise,
+      // ignore the segment".
+      if (our_fin_acked()) enter_time_wait(now);
       return Next::Drop;
     case TcpState::LastAck:
-      if (our_fin_acked) become_closed(Errno::Ok);
+      // "If our FIN is now acknowledged, delete the TCB, enter the CLOSED state, and return."
+      if (our_fin_acked()) become_closed(Errno::Ok);
       return Next::Drop;
     case TcpState::TimeWait:
-      // Only a retransmitted FIN can arrive here; acknowledge it and restart the timer.
+      // "The only thing that can arrive in this state is a retransmission of the remote
+      // FIN. Acknowledge it, and restart the 2 MSL timeout."
       if (seg.flags.fin) {
         send_ack(emit);
         timers_.start_time_wait(now + cfg_.time_wait);
       }
       return Next::Drop;
-    default:
-      break;
+    case TcpState::Closed:
+      return Next::Drop;
+    case TcpState::Listen:
+    case TcpState::SynSent:
+    case TcpState::SynReceived:
+    case TcpState::Established:
+    case TcpState::FinWait1:
+    case TcpState::FinWait2:
+    case TcpState::CloseWait:
+      return Next::Continue;
   }
   return Next::Continue;
 }
@@ -295,10 +379,11 @@ void Connection::on_new_ack(SeqNum ack, Instant now) {
     retransmit_pending_ = true;
   }
   limited_transmit_ = 0;
-  // RFC 6298 (5.2)/(5.3): stop the timer when all is acknowledged, else restart it.
+  // RFC 6298 (5.2)/(5.3): stop the timer when all is acknowledged, else restart it
+  // (RFC 6582 §3.2 step 4: in fast recovery only the first partial ACK restarts it).
   if (snd_.una == snd_.max) {
     timers_.retransmit.disarm();
-  } else {
+  } else if (resp.restart_rto || !timers_.retransmit.armed()) {
     timers_.retransmit.arm(now + rtt_.rto());
   }
   if (sbuf_.empty()) sbuf_.release_if_empty();
@@ -348,45 +433,62 @@ void Connection::update_window(const wire::TcpRepr& seg) {
   }
 }
 
+void Connection::trim_to_window(wire::TcpRepr& seg) const {
+  // RFC 9293 §3.10.7.4 first: "segments ... may be trimmed ... so that only what is in
+  // the window is kept": data beyond RCV.NXT + RCV.WND as advertised is dropped, and a
+  // FIN that follows dropped data goes with it.
+  SeqNum seq(seg.seq);
+  SeqNum end = seq + SeqLen(static_cast<std::uint32_t>(seg.payload.size()));
+  if (!end.after(rcv_seq_.adv)) return;
+  std::uint32_t keep = rcv_seq_.adv.after(seq) ? (rcv_seq_.adv - seq).value : 0;
+  seg.payload = seg.payload.first(std::min<std::size_t>(keep, seg.payload.size()));
+  seg.flags.fin = false;
+}
+
 // RFC 9293 §3.10.7.4 seventh: segment text.
-void Connection::process_text(const wire::TcpRepr& seg, Instant now, Emit emit) {
-  if (seg.payload.empty() && !seg.flags.fin) return;
-  if (!in(state_, TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2)) {
-    // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer already sent its FIN; ignore.
-    return;
-  }
-  if (user_closed_ && !seg.payload.empty()) {
-    // LINUX (tcp_rcv_state_process): data for a socket the user has closed cannot be
-    // delivered to anyone: reset the connection so the peer knows.
+void Connection::process_text(const wire::TcpRepr& in_seg, Instant now, Emit emit) {
+  if (in_seg.payload.empty() && !in_seg.flags.fin) return;
+  // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not occur, since a FIN has been
+  // received from the remote side. Ignore the segment text."
+  if (!in(state_, TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2)) return;
+  wire::TcpRepr seg = in_seg;
+  trim_to_window(seg);
+  const std::uint64_t next_before = rcv_.next_expected();
+  const std::uint64_t off = unwrap(SeqNum(seg.seq), rcv_seq_.irs + SeqLen(1), next_before);
+  const std::uint64_t end = off + seg.payload.size();
+  if (user_closed_ && end > next_before) {
+    // RFC 1122 §4.2.2.13 / LINUX (tcp_rcv_state_process): new data for a socket the user
+    // has closed cannot be delivered to anyone: reset, <SEQ=SEG.ACK><CTL=RST>.
     ++stats_.rx_data_after_close;
-    send_rst(snd_.nxt, emit);
+    send_rst(SeqNum(seg.ack), emit);
     become_closed(Errno::Ok);
     return;
   }
   // Place the payload (and FIN) in the stream by absolute offset; the reassembler trims
-  // what is already received or beyond the window.
-  std::uint64_t off = unwrap(SeqNum(seg.seq), rcv_seq_.irs + SeqLen(1), rcv_.next_expected());
-  bool in_order = off == rcv_.next_expected();
+  // what is already received and parks what lies beyond a hole.
   auto r = rcv_.insert(off, seg.payload, seg.flags.fin);
   rcv_seq_.nxt =
       rcv_seq_.irs + SeqLen(1) + SeqLen(static_cast<std::uint32_t>(rcv_.next_expected()));
   if (shut_rd_ && r.delivered) rcv_.output().consume(r.delivered);
-  if (!in_order || r.stored_out_of_order > 0) {
-    // RFC 5681 §4.2: out-of-order data is acknowledged at once (the duplicate ACK drives
-    // the peer's fast retransmit); so is data that fills a hole.
+  const std::uint64_t fresh = end > next_before ? end - std::max(off, next_before) : 0;
+  if (off > next_before) {
+    // RFC 5681 §4.2 / RFC 9293 §3.8.6.3: an out-of-order segment is acknowledged at once;
+    // the duplicate ACK drives the peer's fast retransmit.
     ++stats_.rx_ooo_segments;
     ack_now_ = true;
-  } else if (rcv_.pending_bytes() == 0 && r.delivered > 0) {
-    // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized
-    // segment; otherwise delay, at most cfg_.delayed_ack.
-    segs_since_ack_ += static_cast<std::uint32_t>((r.delivered + neg_.smss - 1) / neg_.smss);
-    if (segs_since_ack_ >= 2) {
+  } else if (fresh == 0 || r.delivered > fresh || rcv_.pending_bytes() > 0) {
+    // A duplicate (RFC 9293 §3.10.7.4: acknowledged), or a segment that fills all or part
+    // of a gap (RFC 5681 §4.2: "an immediate ACK SHOULD be generated").
+    ack_now_ = true;
+  } else {
+    // RFC 1122 §4.2.3.2 / RFC 9293 §3.8.6.3: delay the ACK, but by less than 0.5 s
+    // (cfg_.delayed_ack) and at least for every second full-sized segment.
+    rx_since_ack_ += r.delivered;
+    if (rx_since_ack_ >= 2 * std::uint64_t{neg_.smss}) {
       ack_now_ = true;
     } else if (!timers_.delayed_ack.armed()) {
       timers_.delayed_ack.arm(now + cfg_.delayed_ack);
     }
-  } else {
-    ack_now_ = true;  // a duplicate, or data that closed a hole
   }
 }
 
@@ -404,9 +506,9 @@ void Connection::process_fin(Instant now) {
       set_state(TcpState::CloseWait);
       break;
     case TcpState::FinWait1:
-      // Our FIN acked too (FIN+ACK together): straight to TIME-WAIT; else CLOSING
-      // (simultaneous close, RFC 9293 §3.6 Figure 13).
-      if (fin_sent() && fin_seq().before(snd_.una)) {
+      // "If our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT ...
+      // otherwise, enter the CLOSING state" (simultaneous close, RFC 9293 §3.6 Figure 13).
+      if (our_fin_acked()) {
         enter_time_wait(now);
       } else {
         set_state(TcpState::Closing);
@@ -418,7 +520,12 @@ void Connection::process_fin(Instant now) {
     case TcpState::TimeWait:
       timers_.start_time_wait(now + cfg_.time_wait);
       break;
-    default:
+    case TcpState::Closed:
+    case TcpState::Listen:
+    case TcpState::SynSent:
+    case TcpState::CloseWait:
+    case TcpState::Closing:
+    case TcpState::LastAck:
       break;
   }
 }

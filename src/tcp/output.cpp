@@ -29,15 +29,17 @@ std::uint16_t Connection::advertise_window() {
   // never move it left.
   std::uint32_t threshold =
       static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.output().capacity() / 2, neg_.smss));
-  if (edge.after(rcv_seq_.adv) &&
-      ((edge - rcv_seq_.adv).value >= threshold || rcv_seq_.adv.before_eq(rcv_seq_.nxt))) {
+  // A zero window reopens by the same rule, so a reader taking a few octets at a time
+  // does not invite tiny segments.
+  if (edge.after(rcv_seq_.adv) && (edge - rcv_seq_.adv).value >= threshold) {
     rcv_seq_.adv = edge;
   }
   std::uint32_t wnd = rcv_seq_.adv.after(rcv_seq_.nxt) ? (rcv_seq_.adv - rcv_seq_.nxt).value : 0;
-  // RFC 7323 §2.3: the field carries the window shifted right by Rcv.Wind.Shift; the
-  // edge we promise is what the peer will compute, rounded down.
+  // RFC 7323 §2.4: the field carries the window shifted right by Rcv.Wind.Shift, so the
+  // peer sees it rounded down and it may appear to retract by less than 2^Rcv.Wind.Shift
+  // (RFC 7323 Appendix F). RCV.ADV keeps the edge we promised, so data the peer sent
+  // under an earlier, larger rounding is still accepted.
   std::uint32_t field = std::min<std::uint32_t>(wnd >> neg_.rcv_shift, 65535);
-  rcv_seq_.adv = rcv_seq_.nxt + SeqLen(field << neg_.rcv_shift);
   return static_cast<std::uint16_t>(field);
 }
 
@@ -54,7 +56,7 @@ wire::TcpRepr Connection::header(SeqNum seq, bool ack) {
 
 void Connection::on_ack_sent() {
   ack_now_ = false;
-  segs_since_ack_ = 0;
+  rx_since_ack_ = 0;
   timers_.delayed_ack.disarm();
   if (delayed_ack_fired_) {
     ++stats_.tx_delayed_acks;
@@ -88,12 +90,22 @@ void Connection::send_syn(bool with_ack, Instant now, Emit emit) {
   arm_retransmit(now);
 }
 
+void Connection::resend_syn_ack(Instant now, Emit emit) {
+  // Karn (RFC 6298 §3): once the SYN,ACK is sent twice its ACK gives no RTT sample.
+  sampler_.on_retransmit();
+  ++stats_.retransmitted_segments;
+  send_syn(true, now, emit);
+}
+
 void Connection::send_ack(Emit emit) {
-  emit(OutSegment{header(snd_.nxt, true), 0, 0});
+  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, with SND.NXT before any go-back-N rewind: the
+  // peer has seen sequence numbers up to there, so its acceptability test takes it.
+  emit(OutSegment{header(snd_.max, true), 0, 0});
   on_ack_sent();
 }
 
 void Connection::send_rst(SeqNum seq, Emit emit) {
+  // RFC 9293 §3.10.7.1 / §3.10.5: <SEQ=...><CTL=RST>, no ACK and no window.
   wire::TcpRepr h;
   h.src_port = id_.local_port;
   h.dst_port = id_.remote_port;
@@ -105,7 +117,8 @@ void Connection::send_rst(SeqNum seq, Emit emit) {
 
 void Connection::retransmit_first(Instant now, Emit emit) {
   // RFC 5681 §3.2 step 3 / RFC 6582 §3.2 step 5 / RFC 6298 (5.4): resend the first
-  // unacknowledged segment, without moving SND.NXT.
+  // unacknowledged segment (with the FIN if it is all that is left of it), without
+  // moving SND.NXT backwards.
   std::uint64_t una = data_off(snd_.una);
   std::uint64_t max = data_off(snd_.max);
   std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(max - una, neg_.smss));
@@ -118,10 +131,20 @@ void Connection::retransmit_first(Instant now, Emit emit) {
   ++stats_.retransmitted_segments;
   stats_.retransmitted_bytes += len;
   on_ack_sent();
-  if (snd_.nxt.before_eq(snd_.una + SeqLen(static_cast<std::uint32_t>(len) + (fin ? 1 : 0)))) {
-    snd_.nxt = snd_.una + SeqLen(static_cast<std::uint32_t>(len) + (fin ? 1 : 0));
-  }
+  SeqNum after = snd_.una + SeqLen(static_cast<std::uint32_t>(len) + (fin ? 1 : 0));
+  snd_.nxt = seq_max(snd_.nxt, after);
+  last_tx_ = now;
   timers_.retransmit.arm(now + rtt_.rto());
+}
+
+void Connection::hold_for_window(Instant now) {
+  // Nothing in flight, so no retransmission timer will wake us: the persist timer does.
+  // RFC 9293 §3.8.6.1: a zero window is probed after an RTO; RFC 9293 §3.8.6.2.1: with a
+  // small window the SWS override timeout sends what fits.
+  if (snd_.nxt != snd_.una || timers_.persist.armed()) return;
+  probing_ = snd_.wnd == 0;
+  timers_.retransmit.disarm();
+  timers_.persist.arm(now + rtt_.rto());
 }
 
 bool Connection::send_data_segment(Instant now, Emit emit) {
@@ -129,10 +152,10 @@ bool Connection::send_data_segment(Instant now, Emit emit) {
                       TcpState::LastAck | TcpState::Closing)) {
     return false;
   }
-  std::uint64_t end = fin_queued_ ? fin_offset_ : sbuf_.end();
   if (fin_queued_ && fin_seq().before(snd_.nxt)) return false;  // everything, FIN too, is out
-  std::uint64_t nxt = data_off(snd_.nxt);
-  std::uint64_t avail = end - nxt;
+  const std::uint64_t end = fin_queued_ ? fin_offset_ : sbuf_.end();
+  const std::uint64_t nxt = data_off(snd_.nxt);
+  const std::uint64_t avail = end - nxt;
   // RFC 5681 §3.1: send no more than min(cwnd, rwnd) beyond SND.UNA (plus the RFC 3042
   // limited-transmit allowance).
   std::uint64_t wnd = std::min<std::uint64_t>(snd_.wnd, cc_->cwnd() + limited_transmit_);
@@ -140,26 +163,30 @@ bool Connection::send_data_segment(Instant now, Emit emit) {
   std::uint64_t usable = wnd > in_flight ? wnd - in_flight : 0;
   std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>({avail, usable, neg_.smss}));
   bool fin = fin_queued_ && nxt + len == fin_offset_;
-
-  if (len < avail && len < neg_.smss) {
+  if (len < avail && len < neg_.smss && !override_sws_) {
     // RFC 9293 §3.8.6.2.1 (sender SWS avoidance): a partial segment goes out only if it
-    // is at least half the largest window the peer offered.
+    // is at least Fs = 1/2 of the largest window the peer offered.
     if (len == 0 || len < snd_.max_wnd / 2) {
-      if (snd_.wnd == 0 && avail > 0 && snd_.nxt == snd_.una && !timers_.persist.armed()) {
-        // RFC 9293 §3.8.6.1: a zero window with data waiting starts the persist timer.
-        probing_ = true;
-        timers_.retransmit.disarm();
-        timers_.persist.arm(now + rtt_.rto());
-      }
+      hold_for_window(now);
       return false;
     }
-    fin = false;
-  } else if (len > 0 && len < neg_.smss && !opts_.nodelay && snd_.nxt != snd_.una && !fin_queued_) {
+  } else if (len > 0 && len < neg_.smss && !opts_.nodelay && snd_.nxt != snd_.una && !fin_queued_ &&
+             !override_sws_) {
     // RFC 9293 §3.7.4 / RFC 1122 §4.2.3.4 (Nagle): while data is unacknowledged, hold a
     // small segment back until an ACK arrives or a full segment can be sent.
     return false;
   }
   if (len == 0 && !fin) return false;
+  if (len > 0 && snd_.una == snd_.max && last_tx_ && now - *last_tx_ > rtt_.rto()) {
+    // RFC 5681 §4.1: after an idle period longer than the RTO, restart from cwnd <= IW.
+    cc_->on_idle_restart();
+  }
+  emit_data(nxt, len, fin, end, now, emit);
+  return len > 0 && !fin;
+}
+
+void Connection::emit_data(std::uint64_t nxt, std::size_t len, bool fin, std::uint64_t end,
+                           Instant now, Emit emit) {
   bool retransmission = snd_.nxt.before(snd_.max);
   OutSegment s{header(snd_.nxt, true), nxt, len};
   s.hdr.flags.fin = fin;
@@ -174,30 +201,48 @@ bool Connection::send_data_segment(Instant now, Emit emit) {
   snd_.nxt = snd_.nxt + SeqLen(static_cast<std::uint32_t>(len) + (fin ? 1 : 0));
   snd_.max = seq_max(snd_.max, snd_.nxt);
   limited_transmit_ -= std::min<std::uint64_t>(limited_transmit_, len);
+  if (len > 0) last_tx_ = now;
   on_ack_sent();
+  if (!probing_) timers_.persist.disarm();  // data in flight: the RTO timer takes over
   arm_retransmit(now);
-  return len > 0 && !fin;
 }
 
 void Connection::send_probe(Instant now, Emit emit) {
   if (state_ == TcpState::Closed) return;
-  std::uint64_t end = fin_queued_ ? fin_offset_ : sbuf_.end();
-  std::uint64_t nxt = data_off(snd_.nxt);
+  if (snd_.wnd > 0) {
+    // RFC 9293 §3.8.6.2.1: the SWS override timeout: send what the window allows now.
+    probing_ = false;
+    override_sws_ = true;
+    while (send_data_segment(now, emit)) {
+    }
+    override_sws_ = false;
+    return;
+  }
+  // RFC 1122 §4.2.2.17: keep probing while the peer answers; a peer that answers none
+  // of R2 probes is gone (LINUX: tcp_retries2 bounds unanswered probes).
+  if (probes_unanswered_ >= cfg_.max_retransmits) {
+    ++stats_.timeouts;
+    give_up(Errno::TimedOut, emit);
+    return;
+  }
+  ++probes_unanswered_;
   ++stats_.tx_window_probes;
-  if (snd_.wnd == 0 && nxt < end && snd_.nxt == snd_.una) {
-    // RFC 9293 §3.8.6.1: probe a zero window with one octet of new data; the receiver
-    // drops it and answers with its window, or takes it once the window has opened.
-    OutSegment s{header(snd_.nxt, true), nxt, 1};
-    emit(s);
-    snd_.nxt = snd_.nxt + SeqLen(1);
+  std::uint64_t end = fin_queued_ ? fin_offset_ : sbuf_.end();
+  std::uint64_t una = data_off(snd_.una);
+  if (una < end) {
+    // RFC 9293 §3.8.6.1: probe a zero window with one octet at SND.UNA; the receiver drops
+    // it and answers with its window, or takes it once the window has opened.
+    emit(OutSegment{header(snd_.una, true), una, 1});
+    snd_.nxt = seq_max(snd_.nxt, snd_.una + SeqLen(1));
     snd_.max = seq_max(snd_.max, snd_.nxt);
   } else {
-    // Nothing new to offer: an ACK below the window makes the peer answer with its state.
+    // Nothing to offer: an ACK below the window makes the peer answer with its state.
     emit(OutSegment{header(snd_.una - SeqLen(1), true), 0, 0});
   }
   on_ack_sent();
   probing_ = true;
-  // The probe interval backs off like the RTO (RFC 1122 §4.2.2.17), capped at its maximum.
+  // RFC 1122 §4.2.2.17: "increase exponentially the interval between successive probes",
+  // capped at the maximum RTO.
   Duration d = rtt_.rto() * (1u << std::min<std::uint32_t>(persist_backoff_, 10));
   if (d > cfg_.max_rto) d = cfg_.max_rto;
   ++persist_backoff_;
@@ -208,8 +253,9 @@ void Connection::dispatch(Instant now, Emit emit) {
   switch (state_) {
     case TcpState::Closed:
     case TcpState::Listen:
+      return;
     case TcpState::TimeWait:
-      if (ack_now_ && state_ == TcpState::TimeWait) send_ack(emit);
+      if (ack_now_) send_ack(emit);
       return;
     case TcpState::SynSent:
       if (!syn_sent_) send_syn(false, now, emit);

@@ -37,8 +37,12 @@ void TcpLayer::on_datagram(const ip::Datagram& d, Instant now) {
   ++stats_.rx_segments;
   auto view = wire::TcpView::checked(d.payload);
   if (!view) {
-    ++(view.error() == wire::ParseError::Truncated ? stats_.rx_drop_truncated
-                                                   : stats_.rx_drop_bad_offset);
+    // Shorter than the fixed header is truncation; a data offset below 5 words or past the
+    // segment's end is a bad offset (RFC 9293 §3.1).
+    ++(d.payload.size() < wire::TcpView::kMinHeaderLen ? stats_.rx_drop_truncated
+                                                       : stats_.rx_drop_bad_offset);
+    SPDLOG_LOGGER_DEBUG(&log_, "drop {} from {}", wire::to_string(view.error()),
+                        d.ip.src.to_string());
     return;
   }
   auto seg = wire::TcpRepr::parse(*view, d.ip.src, d.ip.dst);
@@ -71,18 +75,7 @@ void TcpLayer::on_datagram(const ip::Datagram& d, Instant now) {
   auto it = conns_.find(id);
   if (it != conns_.end()) {
     auto conn = it->second;  // keep it alive through processing
-    // RFC 1122 §4.2.2.13: a new SYN may reopen a connection in TIME-WAIT if its sequence
-    // number is above everything the old incarnation used.
-    if (conn->state() == TcpState::TimeWait && seg->flags.syn && !seg->flags.ack &&
-        SeqNum(seg->seq).after(conn->rcv().nxt)) {
-      if (Listener* l = find_listener(id.local_addr, id.local_port)) {
-        ++stats_.time_wait_reopens;
-        conns_.erase(it);
-        if (events_) events_(*conn, ConnEvent::Gone);
-        on_listen_segment(*l, id, *seg, now);
-        return;
-      }
-    }
+    if (reopen_time_wait(conn, *seg, now)) return;
     auto emit = [&](const OutSegment& s) { send(id, s, conn.get(), now); };
     conn->on_segment(*seg, now, emit);
     conn->dispatch(now, emit);
@@ -96,6 +89,28 @@ void TcpLayer::on_datagram(const ip::Datagram& d, Instant now) {
   // RFC 9293 §3.10.7.1: CLOSED. Everything but a RST gets a RST.
   ++stats_.rx_no_socket;
   reply_reset(id, *seg, now);
+}
+
+bool TcpLayer::reopen_time_wait(const std::shared_ptr<Connection>& conn, const wire::TcpRepr& seg,
+                                Instant now) {
+  // RFC 1122 §4.2.2.13 (RFC 9293 §3.6.1): a new SYN may reopen a connection in TIME-WAIT if
+  // its sequence number is above everything the old incarnation used, and the new
+  // incarnation's ISS is above the old SND.NXT.
+  if (conn->state() != TcpState::TimeWait || !seg.flags.syn || seg.flags.ack || seg.flags.rst ||
+      !SeqNum(seg.seq).after(conn->rcv().nxt)) {
+    return false;
+  }
+  Listener* l = find_listener(conn->id().local_addr, conn->id().local_port);
+  if (!l) return false;
+  ++stats_.time_wait_reopens;
+  FourTuple id = conn->id();
+  // LINUX (tcp_timewait_state_process): the new ISS is the old SND.NXT + 65535 + 2 when
+  // the clock-driven ISN would not be above it.
+  SeqNum floor = conn->snd().max + SeqLen(65535 + 2);
+  conns_.erase(id);
+  if (events_) events_(*conn, ConnEvent::Gone);
+  on_listen_segment(*l, id, seg, now, floor);
+  return true;
 }
 
 void TcpLayer::reply_reset(const FourTuple& id, const wire::TcpRepr& seg, Instant now) {
@@ -126,39 +141,52 @@ Listener* TcpLayer::find_listener(Ipv4Addr addr, std::uint16_t port) {
   return it == listeners_.end() ? nullptr : it->second.get();
 }
 
+std::shared_ptr<Connection> TcpLayer::make_connection(const FourTuple& id, std::size_t sndbuf,
+                                                      std::size_t rcvbuf) {
+  auto c = std::make_shared<Connection>(cfg_, stats_, id, ip_.mtu(), sndbuf, rcvbuf);
+  c->limiter = &limiter_;
+  c->on_transition = &hook_;
+  return c;
+}
+
 // RFC 9293 §3.10.7.2: LISTEN.
 void TcpLayer::on_listen_segment(Listener& l, const FourTuple& id, const wire::TcpRepr& seg,
-                                 Instant now) {
-  // First, an incoming RST is ignored.
+                                 Instant now, std::optional<SeqNum> min_iss) {
+  // First, "An incoming RST should be ignored".
   if (seg.flags.rst) return;
-  // Second, any ACK is bad in LISTEN: <SEQ=SEG.ACK><CTL=RST>.
+  // Second, "Any acknowledgment is bad if it arrives on a connection still in the LISTEN
+  // state. An acceptable reset segment should be formed ... <SEQ=SEG.ACK><CTL=RST>".
   if (seg.flags.ack) {
     reply_reset(id, seg, now);
     return;
   }
-  // Third, a SYN starts a handshake; anything else is dropped.
-  if (!seg.flags.syn) return;
+  // Third, a SYN starts a handshake; "Fourth, other data or control ... drop the segment".
+  if (!seg.flags.syn) {
+    ++stats_.rx_drop_no_ack;
+    return;
+  }
   // LINUX: when the accept queue is full, SYNs are dropped (the peer retries), and the
   // SYN-RECEIVED table is bounded separately.
   if (l.accept_queue.size() >= l.backlog) {
     ++stats_.listen_overflows;
+    SPDLOG_LOGGER_WARN(&log_, "listen :{}: accept queue full ({}), SYN dropped", l.port, l.backlog);
     return;
   }
   if (l.syn_received.size() >= cfg_.max_syn_backlog) {
     ++stats_.listen_syn_drops;
+    SPDLOG_LOGGER_WARN(&log_, "listen :{}: SYN-RECEIVED table full, SYN dropped", l.port);
     return;
   }
-  auto child =
-      std::make_shared<Connection>(cfg_, stats_, id, ip_.mtu(), cfg_.send_buffer, cfg_.recv_buffer);
+  auto child = make_connection(id, cfg_.send_buffer, cfg_.recv_buffer);
   child->listener = &l;
-  child->limiter = &limiter_;
   // RFC 6528: ISN = M + F(4-tuple, secret).
-  child->open_passive(
-      seg, isn_.isn(id.local_addr, id.local_port, id.remote_addr, id.remote_port, now), now);
+  SeqNum iss = isn_.isn(id.local_addr, id.local_port, id.remote_addr, id.remote_port, now);
+  if (min_iss && iss.before(*min_iss)) iss = *min_iss;
+  child->open_passive(seg, iss, now);
   conns_[id] = child;
   l.syn_received.push_back(child);
   auto emit = [&](const OutSegment& s) { send(id, s, child.get(), now); };
-  // Data on the SYN is not queued before ESTABLISHED (RFC 9293 allows dropping it; the
+  // Data on the SYN is not queued before ESTABLISHED (RFC 9293 §3.10.7.2 allows it; the
   // peer retransmits it): only the SYN,ACK goes out.
   child->dispatch(now, emit);
 }
@@ -194,9 +222,8 @@ void TcpLayer::after(Connection& c, Instant now) {
 std::shared_ptr<Connection> TcpLayer::connect(const FourTuple& id, std::size_t sndbuf,
                                               std::size_t rcvbuf, const ConnOptions& opts,
                                               Instant now) {
-  auto c = std::make_shared<Connection>(cfg_, stats_, id, ip_.mtu(), sndbuf, rcvbuf);
-  c->options() = opts;
-  c->limiter = &limiter_;
+  auto c = make_connection(id, sndbuf, rcvbuf);
+  c->set_options(opts, now);
   c->open_active(isn_.isn(id.local_addr, id.local_port, id.remote_addr, id.remote_port, now), now);
   conns_[id] = c;
   auto emit = [&](const OutSegment& s) { send(id, s, c.get(), now); };
@@ -260,23 +287,39 @@ void TcpLayer::close(Connection& c, bool abort, Instant now) {
 }
 
 void TcpLayer::on_icmp_error(const ip::IcmpError& err, Instant now) {
-  (void)now;
   if (err.inner_payload.size() < 8) return;
   FourTuple id{err.inner.src, load_be16(err.inner_payload, 0), err.inner.dst,
                load_be16(err.inner_payload, 2)};
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
-  // RFC 1122 §4.2.3.9: destination unreachable codes 0, 1, 5 are soft errors (report,
-  // keep trying); 2-4 (protocol, port, fragmentation needed with DF) are hard, but
-  // RFC 5461 and Linux treat them as soft for an established connection. tapir records
-  // them; a connection in SYN-SENT is refused by a port or protocol unreachable.
-  auto& c = *it->second;
-  if (err.type == wire::icmp_type::kDestUnreachable && c.state() == TcpState::SynSent &&
-      (err.code == wire::icmp_unreach::kPort || err.code == wire::icmp_unreach::kProtocol)) {
-    auto emit = [&](const OutSegment&) {};
-    c.abort(now, emit);
-    after(c, now);
+  // RFC 1122 §4.2.3.9: destination unreachable codes 0, 1 and 5 (net, host, source route)
+  // are soft errors: report, keep trying. Codes 2 and 3 (protocol, port) are hard; RFC
+  // 5461 §4 and Linux apply them only to a connection still in SYN-SENT. Fragmentation
+  // needed (4) belongs to path MTU discovery, which tapir does not implement.
+  if (err.type != wire::icmp_type::kDestUnreachable) return;
+  Errno e;
+  bool hard = false;
+  switch (err.code) {
+    case wire::icmp_unreach::kPort:
+      e = Errno::ConnRefused;
+      hard = true;
+      break;
+    case wire::icmp_unreach::kProtocol:
+      e = Errno::NoProtoOpt;  // LINUX: icmp_err_convert
+      hard = true;
+      break;
+    case wire::icmp_unreach::kNet:
+      e = Errno::NetUnreach;
+      break;
+    case wire::icmp_unreach::kHost:
+      e = Errno::HostUnreach;
+      break;
+    default:
+      return;
   }
+  auto c = it->second;
+  c->on_icmp_error(e, hard, SeqNum(load_be32(err.inner_payload, 4)), now);
+  after(*c, now);
 }
 
 void TcpLayer::poll(Instant now) {

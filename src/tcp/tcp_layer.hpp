@@ -51,6 +51,8 @@ class TcpLayer final : public ip::TransportHandler {
 
   void set_events(std::function<void(Connection&, ConnEvent)> f) { events_ = std::move(f); }
   void set_listener_events(std::function<void(Listener&)> f) { listener_events_ = std::move(f); }
+  // Every state change of every connection made from now on (tests, traces).
+  void set_transition_hook(TransitionHook f) { hook_ = std::move(f); }
   std::size_t connection_count() const { return conns_.size(); }
   template <class F>
   void for_each_connection(F&& f) const {
@@ -60,7 +62,13 @@ class TcpLayer final : public ip::TransportHandler {
   const TcpConfig& config() const { return cfg_; }
 
  private:
-  void on_listen_segment(Listener& l, const FourTuple& id, const wire::TcpRepr& seg, Instant now);
+  // `min_iss`: a TIME-WAIT reopen must start above the old incarnation's sequence space.
+  void on_listen_segment(Listener& l, const FourTuple& id, const wire::TcpRepr& seg, Instant now,
+                         std::optional<SeqNum> min_iss = std::nullopt);
+  bool reopen_time_wait(const std::shared_ptr<Connection>& conn, const wire::TcpRepr& seg,
+                        Instant now);
+  std::shared_ptr<Connection> make_connection(const FourTuple& id, std::size_t sndbuf,
+                                              std::size_t rcvbuf);
   void reply_reset(const FourTuple& id, const wire::TcpRepr& seg, Instant now);
   void send(const FourTuple& id, const OutSegment& s, const Connection* c, Instant now);
   void after(Connection& c, Instant now);
@@ -75,6 +83,7 @@ class TcpLayer final : public ip::TransportHandler {
   std::map<std::pair<std::uint32_t, std::uint16_t>, std::unique_ptr<Listener>> listeners_;
   std::function<void(Connection&, ConnEvent)> events_;
   std::function<void(Listener&)> listener_events_;
+  TransitionHook hook_;
   spdlog::logger& log_;
 };
 

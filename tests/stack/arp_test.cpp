@@ -124,7 +124,12 @@ TEST_CASE("entries expire, and an entry in use is refreshed by unicast",
   out = p.advance(std::chrono::seconds(46));
   out = p.send(echo_request_frame(2));
   REQUIRE(out.size() == 2);
-  auto refresh = decode(out[0]);
+  // The reply goes out intact first: the refresh request is built in the same frame
+  // buffer and must not overwrite the datagram waiting there.
+  auto reply = decode(out[0]);
+  REQUIRE(reply.icmp);
+  CHECK(reply.icmp->type == wire::icmp_type::kEchoReply);
+  auto refresh = decode(out[1]);
   REQUIRE(refresh.arp);
   CHECK(refresh.eth.dst == kPeerMac);  // unicast poll, not a broadcast
   CHECK(refresh.arp->target_ip == kPeerIp);
