@@ -9,7 +9,7 @@ PACKAGES=(
   clang-format clang-tidy
   # the peers and tools the netns tests, the demo and the benchmarks talk to
   iproute2 iputils-ping iputils-arping socat netcat-openbsd curl tcpdump tshark
-  python3-scapy dnsmasq-base procps
+  python3-scapy dnsmasq-base procps wrk util-linux
 )
 
 missing=()
