@@ -247,7 +247,11 @@ void Connection::return_to_listen() {
 void Connection::give_up(Errno why, Emit emit) {
   // RFC 9293 §3.8.3 / RFC 1122 §4.2.3.5 (R2): close the connection and report the error;
   // a reset tells the peer, if it is still there, that this end is gone.
-  if (state_ != TcpState::SynSent) send_rst(snd_.max, emit);
+  // LINUX: a handshake never completed ends silently (SYN-SENT; an expired SYN-RECEIVED
+  // request of a listener).
+  if (state_ != TcpState::SynSent && !(state_ == TcpState::SynReceived && passive_)) {
+    send_rst(snd_.max, emit);
+  }
   become_closed(soft_error_ != Errno::Ok && why == Errno::TimedOut ? soft_error_ : why);
 }
 

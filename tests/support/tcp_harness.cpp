@@ -75,6 +75,25 @@ Frame seg(const SegSpec& s) {
   return ipv4_frame(kRemoteMac, kStackMac, ip, Bytes(tcp));
 }
 
+Frame icmp_error(std::uint8_t type, std::uint8_t code, const Seen& about) {
+  wire::Ipv4Repr inner = about.ip;
+  inner.payload_len = static_cast<std::uint16_t>(about.tcp.header_len() + about.payload.size());
+  std::vector<std::byte> quote(inner.header_len() + 8);
+  inner.emit(MutBytes(quote).first(inner.header_len()));
+  auto tcp = MutBytes(quote).subspan(inner.header_len());
+  store_be16(tcp, 0, about.tcp.src_port);
+  store_be16(tcp, 2, about.tcp.dst_port);
+  store_be32(tcp, 4, about.tcp.seq);
+  wire::Icmpv4Repr msg{type, code, 0, Bytes(quote)};
+  std::vector<std::byte> body(msg.buffer_len());
+  msg.emit(MutBytes(body));
+  wire::Ipv4Repr ip;
+  ip.src = kRemoteIp;
+  ip.dst = kStackIp;
+  ip.protocol = wire::IpProto::Icmp;
+  return ipv4_frame(kRemoteMac, kStackMac, ip, Bytes(body));
+}
+
 StackConfig TcpHarness::default_config() {
   StackConfig c;
   c.mac = kStackMac;
@@ -202,6 +221,11 @@ void TcpHarness::collect() {
 void TcpHarness::poll() {
   stack_.poll(clock_.now());
   collect();
+  // Whatever was due has been done: a deadline still in the past would make an event
+  // loop spin (the ack_now_ case of Connection::next_deadline, for one).
+  if (auto t = stack_.next_deadline(); t && *t <= clock_.now()) {
+    fail("busy loop: a deadline at t=" + ms(*t - Instant{}) + " is still due after a poll");
+  }
 }
 
 void TcpHarness::send(const Frame& f) {
@@ -326,6 +350,7 @@ int TcpHarness::listen(std::uint16_t port, int backlog) {
   log("listen :" + std::to_string(port) + " backlog " + std::to_string(backlog) + " -> fd " +
       std::to_string(*s));
   fds_.push_back(*s);
+  listener = *s;
   return *s;
 }
 
@@ -412,6 +437,15 @@ tcp::Connection& TcpHarness::conn(int f) {
   auto* e = stack_.impl().sockets.impl().get(f);
   if (!e || !e->conn) fail("fd " + std::to_string(f) + " has no TCP connection");
   return *e->conn;
+}
+
+tcp::TcpState TcpHarness::state_of_only_connection() {
+  if (live_connections() != 1) {
+    fail("expected exactly one live connection, found " + std::to_string(live_connections()));
+  }
+  tcp::TcpState st = tcp::TcpState::Closed;
+  stack_.impl().tcp.for_each_connection([&](const tcp::Connection& c) { st = c.state(); });
+  return st;
 }
 
 // ---- canonical states ----

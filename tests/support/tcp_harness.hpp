@@ -65,6 +65,11 @@ using Frame = std::vector<std::byte>;
 // The Ethernet frame (peer MAC -> stack MAC, IPv4, TCP) for a spec.
 Frame seg(const SegSpec& s);
 
+// An ICMP error from the peer's address about a segment the stack sent (RFC 792: it
+// quotes the IP header and the first 8 octets, ports and sequence number).
+struct Seen;
+Frame icmp_error(std::uint8_t type, std::uint8_t code, const Seen& about);
+
 // What a segment from the stack must look like. `flags` is compared exactly (PSH
 // included); every other field is checked only when given.
 struct SegMatch {
@@ -124,6 +129,8 @@ class TcpHarness {
   // ---- inspection ----
   tcp::Connection& conn(int f);
   tcp::TcpState state(int f) { return conn(f).state(); }
+  // The state of the one live connection (after close(), it has no descriptor).
+  tcp::TcpState state_of_only_connection();
   const TcpStats& tcp_stats() const { return stack_.stats().tcp; }
   std::size_t live_connections() { return stack_.impl().tcp.connection_count(); }
   std::size_t port_reservations() { return stack_.impl().sockets.impl().ports.size(); }
