@@ -27,6 +27,9 @@ Sockets::Impl::Impl(ip::Ipv4Layer& ip_layer, udp::UdpLayer& udp_layer, tcp::TcpL
       now(now_ref),
       stats(socket_stats),
       ports(config.ephemeral_first, config.ephemeral_last, rng) {
+  // The table never reallocates, so a reference to one entry stays valid while another is
+  // created (accept() holds the listener's entry while it adds the child's).
+  slots.reserve(static_cast<std::size_t>(std::max(cfg.max_sockets, 1)));
   udp.set_notify([this](int fd) { mark_changed(fd); });
   tcp.set_events([this](tcp::Connection& c, tcp::ConnEvent ev) { on_tcp_event(c, ev); });
   tcp.set_listener_events([this](tcp::Listener& l) { mark_changed(l.owner); });
