@@ -150,15 +150,11 @@ Result<std::size_t> Connection::recv(MutBytes out, bool peek) {
     std::memcpy(out.data() + s.first.size(), s.second.data(), s.second.size());
     n = s.size();
   } else {
-    std::uint32_t before = rcv_wnd();
+    bool due_before = window_update_due();
     n = buf.read(out);
-    // RFC 9293 §3.8.6.2.2: tell the peer when reading opened the window by at least
-    // min(RCV.BUFF/2, MSS) beyond what it was last told (receiver SWS avoidance).
-    std::uint32_t opened = rcv_wnd() - before;
-    std::uint32_t threshold =
-        static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.output().capacity() / 2, neg_.smss));
-    std::uint32_t advertised = static_cast<std::uint32_t>((rcv_seq_.adv - rcv_seq_.nxt).value);
-    if (opened > 0 && rcv_wnd() >= advertised + threshold) ack_now_ = true;
+    // RFC 9293 §3.8.6.2.2: tell the peer when reading lets the right edge move by at
+    // least min(RCV.BUFF/2, MSS) (receiver SWS avoidance), once, at once.
+    if (!due_before && window_update_due() && in(state_, kSynchronized)) ack_now_ = true;
   }
   return n;
 }

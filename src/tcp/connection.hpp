@@ -200,6 +200,8 @@ class Connection {
                  Emit emit);
   wire::TcpRepr header(SeqNum seq, bool ack);
   std::uint16_t advertise_window();
+  std::uint32_t rcv_edge_gain() const;
+  bool window_update_due() const;
   std::uint32_t rcv_wnd() const;
   std::uint64_t data_off(SeqNum s) const;
   SeqNum seq_of(std::uint64_t data_offset) const {

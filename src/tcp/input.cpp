@@ -453,6 +453,8 @@ void Connection::process_text(const wire::TcpRepr& in_seg, Instant now, Emit emi
   if (!in(state_, TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2)) return;
   wire::TcpRepr seg = in_seg;
   trim_to_window(seg);
+  // A sender that overran the window learns the real one at once.
+  if (seg.payload.size() < in_seg.payload.size()) ack_now_ = true;
   const std::uint64_t next_before = rcv_.next_expected();
   const std::uint64_t off = unwrap(SeqNum(seg.seq), rcv_seq_.irs + SeqLen(1), next_before);
   const std::uint64_t end = off + seg.payload.size();

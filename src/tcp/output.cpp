@@ -21,19 +21,27 @@ std::uint32_t Connection::rcv_wnd() const {
   return static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.window(), 0xffffffffu));
 }
 
-std::uint16_t Connection::advertise_window() {
-  std::uint32_t avail = rcv_wnd();
+std::uint32_t Connection::rcv_edge_gain() const {
+  // RFC 7323 §2.2/§2.3: the largest window the 16-bit field can carry with our shift
+  // (65535 without scaling) bounds the edge, so we never accept more than we announced.
+  std::uint32_t avail = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(rcv_wnd(), std::uint64_t{65535} << neg_.rcv_shift));
   SeqNum edge = rcv_seq_.nxt + SeqLen(avail);
+  return edge.after(rcv_seq_.adv) ? (edge - rcv_seq_.adv).value : 0;
+}
+
+bool Connection::window_update_due() const {
   // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): move the right edge only when it can
-  // move by at least min(RCV.BUFF/2, MSS); RFC 9293 §3.8.6 (MUST-38 SHOULD NOT shrink):
-  // never move it left.
+  // move by at least min(RCV.BUFF/2, Eff.snd.MSS). A zero window reopens by the same
+  // rule, so a reader taking a few octets at a time does not invite tiny segments.
   std::uint32_t threshold =
       static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.output().capacity() / 2, neg_.smss));
-  // A zero window reopens by the same rule, so a reader taking a few octets at a time
-  // does not invite tiny segments.
-  if (edge.after(rcv_seq_.adv) && (edge - rcv_seq_.adv).value >= threshold) {
-    rcv_seq_.adv = edge;
-  }
+  return rcv_edge_gain() >= std::max<std::uint32_t>(threshold, 1);
+}
+
+std::uint16_t Connection::advertise_window() {
+  // RFC 9293 §3.8.6: the window should not shrink, so RCV.ADV never moves left.
+  if (window_update_due()) rcv_seq_.adv = rcv_seq_.adv + SeqLen(rcv_edge_gain());
   std::uint32_t wnd = rcv_seq_.adv.after(rcv_seq_.nxt) ? (rcv_seq_.adv - rcv_seq_.nxt).value : 0;
   // RFC 7323 §2.4: the field carries the window shifted right by Rcv.Wind.Shift, so the
   // peer sees it rounded down and it may appear to retract by less than 2^Rcv.Wind.Shift

@@ -49,7 +49,7 @@ TEST_CASE("CLOSED: a RST to a closed port is discarded without reply", "[tcp][rf
 
 // ---- §3.10.7.2 LISTEN ----
 
-TEST_CASE("LISTEN: a SYN is answered by SYN,ACK carrying our MSS; the ACK establishes",
+TEST_CASE("LISTEN: a SYN is answered by SYN,ACK carrying our MSS, and the ACK establishes",
           "[tcp][rfc9293-3.10.7.2]") {
   TcpHarness h;
   int l = h.listen();
@@ -127,7 +127,7 @@ TEST_CASE("LISTEN: a segment with neither SYN, RST nor ACK is dropped and counte
   h.finish();
 }
 
-TEST_CASE("LISTEN: data on the SYN is not acknowledged; the peer sends it again",
+TEST_CASE("LISTEN: data on the SYN is not acknowledged, the peer sends it again",
           "[tcp][rfc9293-3.10.7.2]") {
   TcpHarness h;
   h.listen();
