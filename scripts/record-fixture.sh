@@ -67,6 +67,19 @@ scenario_udp_echo() {
   [ "$reply" = "hello tapir" ] || { echo "record-fixture: no echo from tapir (got '$reply')" >&2; exit 1; }
 }
 
+about_tcp_echo="TCP to tapir's echo service (RFC 862, port 7): handshake, one line echoed, the kernel closes first (nc -N), then tapir"
+services_tcp_echo=echo
+scenario_tcp_echo() {
+  local reply
+  reply=$(echo "hello tcp" | nsx timeout 5 nc -N $STACK_IP 7 2>/dev/null || true)
+  [ "$reply" = "hello tcp" ] || { echo "record-fixture: no TCP echo from tapir (got '$reply')" >&2; exit 1; }
+}
+
+about_tcp_closed_port="a TCP SYN (nc -z) to port 9, where nothing listens: tapir answers RST (RFC 9293 §3.10.7.1)"
+scenario_tcp_closed_port() {
+  nsx timeout 5 nc -z $STACK_IP 9 >/dev/null 2>&1 || true
+}
+
 about_malformed="crafted frames (scapy): bad IP checksum, truncated IP, bad ICMP checksum, bad UDP checksum, IP version 6 in an IPv4 frame, unknown EtherType, 802.1Q VLAN tag, another host's MAC, another host's IP; tapir drops each one silently and counts it; a last well-formed ping is answered"
 scenario_malformed() {
   nsx "$PYTHON" - "$KERNEL_MAC" "$STACK_MAC" "$KERNEL_IP" "$STACK_IP" <<'EOF'
@@ -97,7 +110,8 @@ EOF
 
 # ---- machinery ----
 
-SCENARIOS=(arp arp-gratuitous ping ping-fragmented udp-closed-port udp-echo malformed)
+SCENARIOS=(arp arp-gratuitous ping ping-fragmented udp-closed-port udp-echo malformed
+           tcp-echo tcp-closed-port)
 
 usage() {
   echo "usage: sudo $0 NAME [SCENARIO]    (SCENARIO defaults to NAME)"
