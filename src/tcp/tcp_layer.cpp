@@ -103,12 +103,13 @@ bool TcpLayer::reopen_time_wait(const std::shared_ptr<Connection>& conn, const w
   Listener* l = find_listener(conn->id().local_addr, conn->id().local_port);
   if (!l) return false;
   ++stats_.time_wait_reopens;
-  FourTuple id = conn->id();
+  const FourTuple id = conn->id();
   // LINUX (tcp_timewait_state_process): the new ISS is the old SND.NXT + 65535 + 2 when
   // the clock-driven ISN would not be above it.
   SeqNum floor = conn->snd().max + SeqLen(65535 + 2);
-  conns_.erase(id);
-  if (events_) events_(*conn, ConnEvent::Gone);
+  // The old incarnation leaves TIME-WAIT for CLOSED (RFC 9293 §3.10.5: no RST from there).
+  conn->abort(now, [](const OutSegment&) {});
+  after(*conn, now);
   on_listen_segment(*l, id, seg, now, floor);
   return true;
 }

@@ -427,12 +427,6 @@ Errno TcpHarness::so_error(int f) {
   return static_cast<Errno>(v);
 }
 
-short TcpHarness::poll(int f, short events) {
-  pollfd p{f, events, 0};
-  sockets().poll(&p, 1);
-  return p.revents;
-}
-
 tcp::Connection& TcpHarness::conn(int f) {
   auto* e = stack_.impl().sockets.impl().get(f);
   if (!e || !e->conn) fail("fd " + std::to_string(f) + " has no TCP connection");

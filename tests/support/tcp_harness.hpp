@@ -124,7 +124,8 @@ class TcpHarness {
   Errno close(int f);
   void set_int(int f, int level, int name, int value);
   Errno so_error(int f);
-  short poll(int f, short events = POLLIN | POLLOUT);
+  // Every event poll() can report for `f` (POLLRDHUP included), as if all were asked for.
+  short poll(int f) { return sockets().readiness(f); }
 
   // ---- inspection ----
   tcp::Connection& conn(int f);
