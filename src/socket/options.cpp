@@ -55,6 +55,11 @@ Errno put_int(void* value, socklen_t* len, int v) {
   return Errno::Ok;
 }
 
+int secs(Duration set, Duration dflt) {
+  Duration d = set == Duration::zero() ? dflt : set;
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+}
+
 Errno put_timeval(void* value, socklen_t* len, Duration d) {
   if (!value || !len || *len < static_cast<socklen_t>(sizeof(timeval))) return Errno::Inval;
   timeval tv{static_cast<time_t>(d.count() / 1000000),
@@ -224,18 +229,17 @@ Errno Sockets::getsockopt(int fd, int level, int name, void* value, socklen_t* l
     switch (name) {
       case TCP_NODELAY:
         return put_int(value, len, e->topts.nodelay);
+      // A zero field means the stack's default (tcp::ConnOptions).
       case TCP_KEEPIDLE:
-        return put_int(
-            value, len,
-            static_cast<int>(
-                std::chrono::duration_cast<std::chrono::seconds>(e->topts.keepalive_idle).count()));
+        return put_int(value, len, secs(e->topts.keepalive_idle, s.tcp.config().keepalive_idle));
       case TCP_KEEPINTVL:
         return put_int(value, len,
-                       static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(
-                                            e->topts.keepalive_interval)
-                                            .count()));
+                       secs(e->topts.keepalive_interval, s.tcp.config().keepalive_interval));
       case TCP_KEEPCNT:
-        return put_int(value, len, static_cast<int>(e->topts.keepalive_probes));
+        return put_int(
+            value, len,
+            static_cast<int>(e->topts.keepalive_probes ? e->topts.keepalive_probes
+                                                       : s.tcp.config().keepalive_probes));
       case TCP_MAXSEG:
         return put_int(value, len, e->conn ? e->conn->negotiated().smss : 536);
       default:

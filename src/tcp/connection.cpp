@@ -260,6 +260,11 @@ void Connection::enter_time_wait(Instant now) {
 void Connection::set_options(const ConnOptions& o, Instant now) {
   bool was = opts_.keepalive;
   opts_ = o;
+  if (opts_.keepalive_idle == Duration::zero()) opts_.keepalive_idle = cfg_.keepalive_idle;
+  if (opts_.keepalive_interval == Duration::zero()) {
+    opts_.keepalive_interval = cfg_.keepalive_interval;
+  }
+  if (opts_.keepalive_probes == 0) opts_.keepalive_probes = cfg_.keepalive_probes;
   if (!opts_.keepalive) {
     timers_.keepalive.disarm();
   } else if (!was || !timers_.keepalive.armed()) {

@@ -81,13 +81,14 @@ struct ChallengeLimiter {
   }
 };
 
-// Per-connection options set through setsockopt.
+// Per-connection options set through setsockopt. A zero keep-alive value means "the
+// stack's default" (TcpConfig), which is what a fresh socket reports.
 struct ConnOptions {
-  bool nodelay = false;    // TCP_NODELAY: Nagle off
-  bool keepalive = false;  // SO_KEEPALIVE
-  Duration keepalive_idle{0};
-  Duration keepalive_interval{0};
-  std::uint32_t keepalive_probes = 0;
+  bool nodelay = false;                // TCP_NODELAY: Nagle off
+  bool keepalive = false;              // SO_KEEPALIVE
+  Duration keepalive_idle{0};          // TCP_KEEPIDLE
+  Duration keepalive_interval{0};      // TCP_KEEPINTVL
+  std::uint32_t keepalive_probes = 0;  // TCP_KEEPCNT
 };
 
 class Connection {

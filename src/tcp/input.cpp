@@ -394,7 +394,8 @@ void Connection::on_duplicate_ack(Instant now) {
   auto resp = cc_->on_dup_ack(Flight{data_off(snd_.una), data_off(snd_.max)}, now);
   switch (resp.action) {
     case LossAction::LimitedTransmit:
-      // RFC 3042: each of the first two duplicate ACKs lets one new segment out.
+      // RFC 3042 §2: each of the first two duplicate ACKs lets one new segment out, as
+      // long as FlightSize stays within cwnd + 2*SMSS.
       limited_transmit_ += neg_.smss;
       break;
     case LossAction::FastRetransmit:

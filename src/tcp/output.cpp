@@ -208,7 +208,6 @@ void Connection::emit_data(std::uint64_t nxt, std::size_t len, bool fin, std::ui
   }
   snd_.nxt = snd_.nxt + SeqLen(static_cast<std::uint32_t>(len) + (fin ? 1 : 0));
   snd_.max = seq_max(snd_.max, snd_.nxt);
-  limited_transmit_ -= std::min<std::uint64_t>(limited_transmit_, len);
   if (len > 0) last_tx_ = now;
   on_ack_sent();
   if (!probing_) timers_.persist.disarm();  // data in flight: the RTO timer takes over
@@ -250,10 +249,10 @@ void Connection::send_probe(Instant now, Emit emit) {
   on_ack_sent();
   probing_ = true;
   // RFC 1122 §4.2.2.17: "increase exponentially the interval between successive probes",
-  // capped at the maximum RTO.
+  // capped at the maximum RTO: the first probe came one RTO after the window closed.
+  ++persist_backoff_;
   Duration d = rtt_.rto() * (1u << std::min<std::uint32_t>(persist_backoff_, 10));
   if (d > cfg_.max_rto) d = cfg_.max_rto;
-  ++persist_backoff_;
   timers_.persist.arm(now + d);
 }
 
