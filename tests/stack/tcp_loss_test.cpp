@@ -1,0 +1,219 @@
+// Two stacks over FaultInjector(MemoryWire): bulk transfers both ways arrive byte-exact
+// through loss, duplication, reordering and corruption, driven by a discrete-event loop
+// (no sleeps), and the same seed gives the same run exactly. Each test prints one summary
+// line with the retransmission counts.
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "phy/fault_injector.hpp"
+#include "stack/fixture.hpp"
+#include "stack/impl.hpp"
+
+using namespace tapir;
+using namespace tapir::test;
+
+namespace {
+
+// Bytes each way. 20 MiB as the issue asks, in every build: the Debug+ASan run of the whole
+// loss suite stays within its time budget.
+constexpr std::size_t kTransfer = 20u << 20;
+
+const std::vector<std::byte>& pattern() {
+  static const std::vector<std::byte> p = [] {
+    std::vector<std::byte> v(kTransfer);
+    std::uint64_t x = 0x9e3779b97f4a7c15ULL;  // xorshift: no period a shift could hide
+    for (auto& b : v) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      b = static_cast<std::byte>(x);
+    }
+    return v;
+  }();
+  return p;
+}
+
+struct Direction {
+  int tx_fd = -1;
+  int rx_fd = -1;
+  std::size_t sent = 0;
+  std::size_t received = 0;
+  bool mismatch = false;
+};
+
+struct LossRun {
+  TcpStats a;
+  TcpStats b;
+  phy::FaultStats faults;
+  Duration elapsed{};
+  bool complete = false;
+  bool exact = false;
+};
+
+// Stack A (10.0.0.1) sits behind the fault injector, so its lanes cover both directions:
+// tx is A -> B, rx is B -> A.
+struct LossyPair {
+  ManualClock clock;
+  phy::MemoryWire wire;
+  phy::FaultInjector faults;
+  Stack a;
+  Stack b;
+  SimLoop sim;
+
+  explicit LossyPair(const phy::FaultInjectorConfig& f)
+      : faults(wire.end_a(), f),
+        a(faults, config_for(kMacA, kIpA)),
+        b(wire.end_b(), config_for(kMacB, kIpB)),
+        sim(clock, {&a, &b},
+            [this] { return wire.end_a().pending() + wire.end_b().pending() > 0; }) {}
+
+  // Moves application data: every sender writes what fits, every receiver reads and
+  // checks all it can. Returns whether any octet moved.
+  bool pump(Direction& d, Stack& tx, Stack& rx) {
+    const auto& p = pattern();
+    bool moved = false;
+    while (d.sent < p.size()) {
+      auto n = tx.sockets().send(d.tx_fd, Bytes(p).subspan(d.sent), 0);
+      if (!n || *n == 0) break;
+      d.sent += *n;
+      moved = true;
+    }
+    std::array<std::byte, 65536> buf;
+    for (;;) {
+      auto n = rx.sockets().recv(d.rx_fd, MutBytes(buf), 0);
+      if (!n || *n == 0) break;
+      if (d.received + *n > p.size() || std::memcmp(buf.data(), p.data() + d.received, *n) != 0) {
+        d.mismatch = true;
+      }
+      d.received += *n;
+      moved = true;
+    }
+    return moved;
+  }
+};
+
+LossRun transfer(const phy::FaultInjectorConfig& f) {
+  LossyPair t(f);
+  int lfd = *t.b.sockets().socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(t.b.sockets().bind(lfd, make_sockaddr(Ipv4Addr::any(), 9)) == Errno::Ok);
+  REQUIRE(t.b.sockets().listen(lfd, 4) == Errno::Ok);
+  int cfd = *t.a.sockets().socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(t.a.sockets().connect(cfd, make_sockaddr(kIpB, 9)) == Errno::InProgress);
+  REQUIRE(t.sim.run_until([&] { return (t.b.sockets().readiness(lfd) & POLLIN) != 0; },
+                          std::chrono::minutes(10)));
+  int sfd = *t.b.sockets().accept(lfd, nullptr);
+  REQUIRE(t.sim.run_until([&] { return (t.a.sockets().readiness(cfd) & POLLOUT) != 0; },
+                          std::chrono::minutes(10)));
+
+  Direction ab{cfd, sfd};
+  Direction ba{sfd, cfd};
+  const Instant start = t.clock.now();
+  const Instant limit = start + std::chrono::hours(6);
+  auto done = [&] { return ab.received == kTransfer && ba.received == kTransfer; };
+  while (!done() && t.clock.now() < limit) {
+    bool moved = t.pump(ab, t.a, t.b);
+    moved = t.pump(ba, t.b, t.a) || moved;
+    t.sim.settle();
+    if (moved) continue;
+    // Nothing moved at this instant: jump to the next deadline of either stack (a
+    // retransmission, a delayed ACK, a held or delayed frame in the injector).
+    auto next = earliest(t.a.next_deadline(), t.b.next_deadline());
+    if (!next) break;
+    t.clock.set(std::max(*next, t.clock.now()));
+  }
+  LossRun r;
+  r.complete = done();
+  r.exact = !ab.mismatch && !ba.mismatch;
+  r.elapsed = t.clock.now() - start;
+  r.a = t.a.stats().tcp;
+  r.b = t.b.stats().tcp;
+  r.faults = t.faults.stats();
+  // Close both ends; after TIME-WAIT nothing is left.
+  CHECK(t.a.sockets().close(cfd) == Errno::Ok);
+  CHECK(t.b.sockets().close(sfd) == Errno::Ok);
+  CHECK(t.b.sockets().close(lfd) == Errno::Ok);
+  t.sim.run_for(std::chrono::minutes(30));
+  CHECK(t.a.impl().tcp.connection_count() == 0);
+  CHECK(t.b.impl().tcp.connection_count() == 0);
+  CHECK(t.a.impl().sockets.impl().ports.size() == 0);
+  CHECK(t.b.impl().sockets.impl().ports.size() == 0);
+  return r;
+}
+
+void report(const char* name, std::uint64_t seed, const LossRun& r) {
+  auto line = [&](const char* who, const TcpStats& s) {
+    std::printf("  %s: retransmitted %" PRIu64 " segments (%" PRIu64 " octets), %" PRIu64
+                " fast retransmits, %" PRIu64 " RTO expiries, %" PRIu64 " dup ACKs in\n",
+                who, s.retransmitted_segments, s.retransmitted_bytes, s.fast_retransmits,
+                s.rto_expired, s.rx_dup_acks);
+  };
+  std::printf("loss %s seed=%" PRIu64
+              ": %zu MiB each way %s in %.1f s simulated; injector "
+              "dropped %" PRIu64 "+%" PRIu64 ", duplicated %" PRIu64 "+%" PRIu64
+              ", reordered %" PRIu64 "+%" PRIu64 ", corrupted %" PRIu64 "+%" PRIu64 "\n",
+              name, seed, kTransfer >> 20, r.complete && r.exact ? "byte-exact" : "FAILED",
+              static_cast<double>(r.elapsed.count()) / 1e6, r.faults.tx.dropped,
+              r.faults.rx.dropped, r.faults.tx.duplicated, r.faults.rx.duplicated,
+              r.faults.tx.reordered, r.faults.rx.reordered, r.faults.tx.corrupted,
+              r.faults.rx.corrupted);
+  line("A", r.a);
+  line("B", r.b);
+  std::fflush(stdout);
+}
+
+LossRun run_case(const char* name, std::uint64_t seed, const phy::FaultConfig& f) {
+  INFO("seed=" << seed);
+  LossRun r = transfer(phy::FaultInjectorConfig::both(seed, f));
+  report(name, seed, r);
+  CHECK(r.complete);
+  CHECK(r.exact);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("loss: 20 MiB each way, no loss, no retransmission", "[tcp][loss][slow]") {
+  LossRun r = run_case("0%", 1, {.delay = 2ms});
+  CHECK(r.a.retransmitted_segments == 0);
+  CHECK(r.b.retransmitted_segments == 0);
+}
+
+TEST_CASE("loss: 20 MiB each way through 1% loss both ways", "[tcp][loss][slow]") {
+  LossRun r = run_case("1%", 11, {.drop_pct = 1, .delay = 2ms});
+  CHECK(r.a.retransmitted_segments > 0);
+  CHECK(r.b.retransmitted_segments > 0);
+}
+
+TEST_CASE("loss: 20 MiB each way through 5% loss, twice with one seed, identical counts",
+          "[tcp][loss][slow]") {
+  LossRun r1 = run_case("5%", 55, {.drop_pct = 5, .delay = 2ms});
+  LossRun r2 = run_case("5% again", 55, {.drop_pct = 5, .delay = 2ms});
+  CHECK(r1.a.retransmitted_segments == r2.a.retransmitted_segments);
+  CHECK(r1.b.retransmitted_segments == r2.b.retransmitted_segments);
+  CHECK(r1.a.retransmitted_bytes == r2.a.retransmitted_bytes);
+  CHECK(r1.a.fast_retransmits == r2.a.fast_retransmits);
+  CHECK(r1.b.rto_expired == r2.b.rto_expired);
+  CHECK(r1.a.tx_segments == r2.a.tx_segments);
+  CHECK(r1.b.tx_segments == r2.b.tx_segments);
+  CHECK(r1.elapsed == r2.elapsed);
+  CHECK(r1.faults.tx.dropped == r2.faults.tx.dropped);
+}
+
+TEST_CASE("loss: 20 MiB each way through 10% loss both ways", "[tcp][loss][slow]") {
+  LossRun r = run_case("10%", 101, {.drop_pct = 10, .delay = 2ms});
+  CHECK(r.a.rto_expired > 0);
+}
+
+TEST_CASE("loss: 20 MiB each way through duplication and reordering", "[tcp][loss][slow]") {
+  run_case("2% dup + 5% reorder", 7, {.dup_pct = 2, .reorder_pct = 5, .delay = 2ms});
+}
+
+TEST_CASE("loss: 20 MiB each way through corruption, loss, duplication and reordering",
+          "[tcp][loss][slow]") {
+  LossRun r =
+      run_case("1% corrupt + 1% drop + 1% dup + 2% reorder", 13,
+               {.drop_pct = 1, .dup_pct = 1, .reorder_pct = 2, .corrupt_pct = 1, .delay = 2ms});
+  // Each corrupted frame is caught by a checksum (or a header check) and dropped.
+  CHECK(r.faults.tx.corrupted + r.faults.rx.corrupted > 0);
+}
