@@ -51,7 +51,8 @@ sockaddr_in addr_of(const char* host, int port) {
 int tcp_connect(const char* host, int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   auto a = addr_of(host, port);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die(std::string("connect ") + host);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+    die(std::string("connect ") + host);
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
@@ -75,13 +76,16 @@ void read_exact(int fd, char* p, std::size_t n) {
   }
 }
 
-double secs_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double secs_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 void report(const char* test, double value, const char* unit, std::vector<double> lat = {}) {
   std::printf("{\"test\":\"%s\",\"value\":%.4f,\"unit\":\"%s\"", test, value, unit);
   if (!lat.empty()) {
     std::sort(lat.begin(), lat.end());
-    std::printf(",\"p50_us\":%.2f,\"p99_us\":%.2f", lat[lat.size() / 2], lat[lat.size() * 99 / 100]);
+    std::printf(",\"p50_us\":%.2f,\"p99_us\":%.2f", lat[lat.size() / 2],
+                lat[lat.size() * 99 / 100]);
   }
   std::printf("}\n");
   std::fflush(stdout);
@@ -124,7 +128,8 @@ void stream_out(const char* host, std::uint64_t bytes) {
   auto t0 = Clock::now();
   std::uint64_t got = 0;
   while (got < bytes) {
-    ssize_t r = read(fd, buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), bytes - got)));
+    ssize_t r = read(fd, buf.data(),
+                     static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), bytes - got)));
     if (r <= 0) die("read chargen");
     // Verify against the pattern: offset within the period, then compare (wrapping).
     std::size_t off = static_cast<std::size_t>(got % period.size());
@@ -195,7 +200,8 @@ void udp_rr(const char* host, double seconds, std::size_t size) {
       ++lost;
       continue;
     }
-    if (static_cast<std::size_t>(r) != size || resp.compare(0, size, req) != 0) die("udp_rr: echo differs");
+    if (static_cast<std::size_t>(r) != size || resp.compare(0, size, req) != 0)
+      die("udp_rr: echo differs");
     lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t).count());
   }
   report("udp_rr", static_cast<double>(lat.size()) / secs_since(t0) / 1e3, "k/s", lat);
@@ -226,7 +232,8 @@ void serve_stream(int port, int mode) {
   int one = 1;
   setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   auto a = addr_of("0.0.0.0", port);
-  if (bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(ls, 4096) != 0) die("listen");
+  if (bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(ls, 4096) != 0)
+    die("listen");
   for (;;) {
     int c = accept(ls, nullptr, nullptr);
     if (c < 0) continue;
@@ -269,7 +276,9 @@ void serve() {
     sockaddr_in from{};
     socklen_t len = sizeof from;
     ssize_t r = recvfrom(u, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
-    if (r >= 0) sendto(u, buf.data(), static_cast<std::size_t>(r), 0, reinterpret_cast<sockaddr*>(&from), len);
+    if (r >= 0)
+      sendto(u, buf.data(), static_cast<std::size_t>(r), 0, reinterpret_cast<sockaddr*>(&from),
+             len);
   }
 }
 
@@ -277,19 +286,28 @@ void serve() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: netbench serve | stream-in|stream-out HOST BYTES | rr|crr|udp-rr HOST SECONDS [SIZE] | hold HOST N\n");
+    std::fprintf(stderr,
+                 "usage: netbench serve | stream-in|stream-out HOST BYTES | rr|crr|udp-rr HOST "
+                 "SECONDS [SIZE] | hold HOST N\n");
     return 2;
   }
   std::string cmd = argv[1];
   if (cmd == "serve") serve();
   if (argc < 4) return 2;
   const char* host = argv[2];
-  if (cmd == "stream-in") stream_in(host, std::strtoull(argv[3], nullptr, 10));
-  else if (cmd == "stream-out") stream_out(host, std::strtoull(argv[3], nullptr, 10));
-  else if (cmd == "rr") rr(host, std::atof(argv[3]), argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 64);
-  else if (cmd == "crr") crr(host, std::atof(argv[3]));
-  else if (cmd == "udp-rr") udp_rr(host, std::atof(argv[3]), argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 64);
-  else if (cmd == "hold") hold(host, std::atoi(argv[3]));
-  else return 2;
+  if (cmd == "stream-in")
+    stream_in(host, std::strtoull(argv[3], nullptr, 10));
+  else if (cmd == "stream-out")
+    stream_out(host, std::strtoull(argv[3], nullptr, 10));
+  else if (cmd == "rr")
+    rr(host, std::atof(argv[3]), argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 64);
+  else if (cmd == "crr")
+    crr(host, std::atof(argv[3]));
+  else if (cmd == "udp-rr")
+    udp_rr(host, std::atof(argv[3]), argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 64);
+  else if (cmd == "hold")
+    hold(host, std::atoi(argv[3]));
+  else
+    return 2;
   return 0;
 }
