@@ -195,8 +195,8 @@ Errno Connection::shutdown_write() {
 void Connection::close(Instant now, Emit emit) {
   user_closed_ = true;
   if (!rcv_.output().empty()) {
-    // RFC 2525 §2.17 / LINUX: closing with unread received data resets the connection so
-    // the peer learns that data was lost.
+    // RFC 1122 §4.2.2.13 (SHOULD) / RFC 2525 §2.17: closing with unread received data
+    // resets the connection so the peer learns that data was lost (LINUX does the same).
     ++stats_.aborts_unread_data;
     abort(now, emit);
     return;

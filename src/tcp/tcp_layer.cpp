@@ -294,9 +294,10 @@ void TcpLayer::on_icmp_error(const ip::IcmpError& err, Instant now) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   // RFC 1122 §4.2.3.9: destination unreachable codes 0, 1 and 5 (net, host, source route)
-  // are soft errors: report, keep trying. Codes 2 and 3 (protocol, port) are hard; RFC
-  // 5461 §4 and Linux apply them only to a connection still in SYN-SENT. Fragmentation
-  // needed (4) belongs to path MTU discovery, which tapir does not implement.
+  // are soft errors: report, keep trying. Codes 2 and 3 (protocol, port) are hard; as RFC
+  // 5461 §2.1 describes of deployed stacks (Linux), they abort only a connection still in
+  // SYN-SENT. RFC 5461's optional abort on soft errors is not done. Fragmentation needed
+  // (4) belongs to path MTU discovery, which tapir does not implement.
   if (err.type != wire::icmp_type::kDestUnreachable) return;
   Errno e;
   bool hard = false;

@@ -37,6 +37,8 @@ TEST_CASE("fixture: SYN-RECEIVED after a SYN to a listener", "[tcp][harness][rfc
   TcpHarness h;
   h.syn_received();
   CHECK(h.live_connections() == 1);
+  // The child starts as a copy of the listener, then leaves LISTEN.
+  CHECK(h.took(TcpState::Closed, TcpState::Listen));
   CHECK(h.took(TcpState::Listen, TcpState::SynReceived));
   h.finish();
 }
