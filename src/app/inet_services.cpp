@@ -45,23 +45,11 @@ class StreamService final : public Service {
   std::string_view name() const override { return name_; }
 
   Result<std::vector<std::string>> start(ServiceHost& host) override {
-    auto& so = host.sockets();
-    auto fd = so.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    std::string where;
+    auto fd = host.open(*this, SOCK_STREAM, port_, where);
     if (!fd) return fd.error();
-    int one = 1;
-    (void)so.setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (auto err = so.bind(*fd, make_sockaddr(Ipv4Addr::any(), port_)); err != Errno::Ok) {
-      (void)so.close(*fd);
-      return err;
-    }
-    if (auto err = so.listen(*fd, 128); err != Errno::Ok) {
-      (void)so.close(*fd);
-      return err;
-    }
     listener_ = *fd;
-    host.own(*fd, *this);
-    return std::vector<std::string>{"tcp " + host.stack().config().address.addr.to_string() + ":" +
-                                    std::to_string(port_)};
+    return std::vector<std::string>{where};
   }
 
   void on_ready(ServiceHost& host, int fd, short, Instant) override {
@@ -163,16 +151,10 @@ class DatagramService final : public Service {
   std::string_view name() const override { return name_; }
 
   Result<std::vector<std::string>> start(ServiceHost& host) override {
-    auto& so = host.sockets();
-    auto fd = so.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    std::string where;
+    auto fd = host.open(*this, SOCK_DGRAM, port_, where);
     if (!fd) return fd.error();
-    if (auto err = so.bind(*fd, make_sockaddr(Ipv4Addr::any(), port_)); err != Errno::Ok) {
-      (void)so.close(*fd);
-      return err;
-    }
-    host.own(*fd, *this);
-    return std::vector<std::string>{"udp " + host.stack().config().address.addr.to_string() + ":" +
-                                    std::to_string(port_)};
+    return std::vector<std::string>{where};
   }
 
   void on_ready(ServiceHost& host, int fd, short, Instant) override {

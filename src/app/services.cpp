@@ -26,6 +26,27 @@ std::vector<std::string> ServiceHost::add(std::unique_ptr<Service> s) {
   return *lines;
 }
 
+Result<int> ServiceHost::open(Service& owner, int type, std::uint16_t port, std::string& where) {
+  auto& so = sockets();
+  auto fd = so.socket(AF_INET, type | SOCK_NONBLOCK, 0);
+  if (!fd) return fd.error();
+  Errno err = Errno::Ok;
+  if (type == SOCK_STREAM) {
+    int one = 1;
+    (void)so.setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  }
+  err = so.bind(*fd, make_sockaddr(Ipv4Addr::any(), port));
+  if (err == Errno::Ok && type == SOCK_STREAM) err = so.listen(*fd, 128);
+  if (err != Errno::Ok) {
+    (void)so.close(*fd);
+    return err;
+  }
+  own(*fd, owner);
+  where = std::string(type == SOCK_STREAM ? "tcp " : "udp ") +
+          stack_.config().address.addr.to_string() + ":" + std::to_string(port);
+  return *fd;
+}
+
 Errno ServiceHost::close(int fd) {
   owners_.erase(fd);
   return stack_.sockets().close(fd);
@@ -63,16 +84,10 @@ class UdpEcho final : public Service {
   std::string_view name() const override { return "echo"; }
 
   Result<std::vector<std::string>> start(ServiceHost& host) override {
-    auto& so = host.sockets();
-    auto fd = so.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    std::string where;
+    auto fd = host.open(*this, SOCK_DGRAM, port_, where);
     if (!fd) return fd.error();
-    if (auto err = so.bind(*fd, make_sockaddr(Ipv4Addr::any(), port_)); err != Errno::Ok) {
-      (void)so.close(*fd);
-      return err;
-    }
-    host.own(*fd, *this);
-    auto addr = host.stack().config().address.addr;
-    return std::vector<std::string>{"udp " + addr.to_string() + ":" + std::to_string(port_)};
+    return std::vector<std::string>{where};
   }
 
   void on_ready(ServiceHost& host, int fd, short revents, Instant) override {

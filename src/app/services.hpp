@@ -60,6 +60,10 @@ class ServiceHost {
   void disown(int fd) { owners_.erase(fd); }
   Errno close(int fd);
   std::size_t owned() const { return owners_.size(); }
+  // Opens a service socket on the wildcard address and `port` (SOCK_DGRAM bound; SOCK_STREAM
+  // bound with SO_REUSEADDR and listening), owned by `owner`. Returns the descriptor and
+  // sets `where` to "udp 10.0.0.2:7" / "tcp 10.0.0.2:7".
+  Result<int> open(Service& owner, int type, std::uint16_t port, std::string& where);
 
   // Routes every changed descriptor to its owner (repeatedly, while services' own calls
   // change more), fires due service timers, then flushes what they sent.
