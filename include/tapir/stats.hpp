@@ -21,7 +21,9 @@
   X(rx_drop_vlan, "dropped: 802.1Q VLAN-tagged frame")                               \
   X(rx_drop_oversize, "dropped: longer than the MTU allows")                         \
   X(rx_drop_own_source, "dropped: source MAC is our own or a group address")         \
-  X(tx_drop_device, "dropped: device refused the frame")
+  X(tx_drop_device, "dropped: device refused the frame")                             \
+  X(rx_superframes, "offload: coalesced superframes longer than the MTU received")   \
+  X(rx_checksum_offloaded, "offload: frames whose transport checksum the device left")
 
 #define TAPIR_ARP_COUNTERS(X)                                                      \
   X(rx_requests, "requests received")                                              \

@@ -21,6 +21,7 @@ const std::vector<FlagSpec>& stack_flag_specs() {
       {"--gateway", "ADDR", "default gateway for off-link destinations (default: none)"},
       {"--mac", "MAC", "the stack's MAC (default 02:00:00:00:00:02, locally administered)"},
       {"--mtu", "BYTES", "set the TAP's MTU before starting (default: keep the TAP's)"},
+      {"--offload", "", "TAP checksum and TCP segmentation offload (falls back when refused)"},
       {"--seed", "N", "seed of every random choice: ISNs, ports, IP IDs (default 1)"},
       {"--log-level", "LEVEL", "trace, debug, info, warn, error or off (default warn)"},
       {"--pcap", "FILE", "capture every frame in and out to FILE (pcap, for Wireshark/replay)"},
@@ -103,6 +104,7 @@ StackSetup parse_stack_flags(const Args& args) {
   }
   if (auto v = args.get("--mac")) s.config.mac = parse_mac_flag("--mac", *v);
   if (auto v = args.get("--mtu")) s.tap.mtu = parse_uint_flag("--mtu", *v, 576, 9000);
+  s.tap.offload = args.has("--offload");
   if (auto v = args.get("--seed")) s.config.seed = parse_uint_flag("--seed", *v, 0, UINT64_MAX);
   if (auto v = args.get("--log-level")) {
     static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};

@@ -15,6 +15,10 @@ struct Datagram {
   // The IP destination was a broadcast or multicast address (not our unicast address).
   bool to_group() const { return ip.dst.is_broadcast() || ip.dst.is_multicast() || group_dst; }
   bool group_dst = false;  // directed broadcast of our subnet
+  // The device vouched for the TCP/UDP checksum or left it to offload (only the
+  // pseudo-header sum is filled in): the transport skips its own check. Set only for
+  // frames from a trusted host-side device (a TAP with offloads), never from a wire.
+  bool transport_checksum_verified_by_device = false;
 };
 
 // An ICMP error (RFC 792) about a datagram we sent, as delivered to its protocol.

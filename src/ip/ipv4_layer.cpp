@@ -50,7 +50,7 @@ bool Ipv4Layer::valid_source(Ipv4Addr src) const {
          src != cfg_.address.addr;
 }
 
-void Ipv4Layer::on_ipv4(Bytes bytes, Instant now, bool link_multicast) {
+void Ipv4Layer::on_ipv4(Bytes bytes, Instant now, bool link_multicast, bool checksum_offloaded) {
   ++stats_.ipv4.rx_packets;
   auto view = Ipv4View::checked(bytes);
   if (!view) {
@@ -91,8 +91,8 @@ void Ipv4Layer::on_ipv4(Bytes bytes, Instant now, bool link_multicast) {
     ++stats_.ipv4.rx_drop_not_for_us;
     return;
   }
-  Datagram d{*repr, view->payload(), link_multicast,
-             cfg_.address.directed_broadcast() == repr->dst};
+  Datagram d{*repr, view->payload(), link_multicast, cfg_.address.directed_broadcast() == repr->dst,
+             checksum_offloaded};
   if (!view->is_fragment()) {
     deliver(d, now);
     return;
@@ -100,6 +100,7 @@ void Ipv4Layer::on_ipv4(Bytes bytes, Instant now, bool link_multicast) {
   // RFC 791 §3.2 / RFC 815: hold fragments until the datagram is whole.
   auto whole = reasm_.add(*repr, view->payload(), now);
   if (!whole) return;
+  // A reassembled datagram is checked whole, whatever its fragments' frames said.
   Datagram full{whole->ip, whole->payload, link_multicast, d.group_dst};
   deliver(full, now);
 }

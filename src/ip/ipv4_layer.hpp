@@ -25,7 +25,7 @@ class Ipv4Layer final : public link::Ipv4Receiver {
   // Registers the handler of an IP protocol (UDP, TCP, IGMP). ICMP is built in.
   void add_protocol(wire::IpProto proto, TransportHandler* h);
 
-  void on_ipv4(Bytes datagram, Instant now, bool link_multicast) override;
+  void on_ipv4(Bytes datagram, Instant now, bool link_multicast, bool checksum_offloaded) override;
   void on_unresolved(Bytes datagram, Instant now) override;
 
   // Sends one datagram of `payload_len` octets written by `fill` (which also receives the

@@ -19,6 +19,7 @@ EthernetLayer::EthernetLayer(phy::Device& dev, MacAddr mac, Ipv4Cidr addr, std::
       mac_(mac),
       addr_(addr),
       mtu_(mtu),
+      max_rx_frame_(std::max(wire::EthernetView::kHeaderLen + mtu, dev.caps().max_rx_frame)),
       stats_(stats),
       cache_(arp, stats.arp),
       frame_(wire::EthernetView::kHeaderLen + mtu),
@@ -38,11 +39,17 @@ void EthernetLayer::on_frame(Bytes frame, Instant now) {
     SPDLOG_LOGGER_DEBUG(&log_, "drop truncated frame len={}", frame.size());
     return;
   }
-  if (frame.size() > wire::EthernetView::kHeaderLen + mtu_) {
+  // Only a frame the device marks as a coalesced superframe may exceed the MTU, and never
+  // the device's own receive bound (caps().max_rx_frame).
+  const phy::RxInfo info = dev_.last_rx_info();
+  const bool over_mtu = frame.size() > wire::EthernetView::kHeaderLen + mtu_;
+  if ((over_mtu && !info.superframe) || frame.size() > max_rx_frame_) {
     ++stats_.eth.rx_drop_oversize;
     SPDLOG_LOGGER_DEBUG(&log_, "drop oversize frame len={} mtu={}", frame.size(), mtu_);
     return;
   }
+  if (info.superframe) ++stats_.eth.rx_superframes;
+  if (info.checksum_unverified) ++stats_.eth.rx_checksum_offloaded;
   if (!accepts(eth->dst())) {
     ++stats_.eth.rx_drop_not_for_us;
     return;
@@ -54,7 +61,9 @@ void EthernetLayer::on_frame(Bytes frame, Instant now) {
   }
   switch (eth->ethertype()) {
     case EtherType::Ipv4:
-      if (up_) up_->on_ipv4(eth->payload(), now, eth->dst().is_multicast());
+      if (up_) {
+        up_->on_ipv4(eth->payload(), now, eth->dst().is_multicast(), info.checksum_unverified);
+      }
       return;
     case EtherType::Arp:
       on_arp(eth->payload(), now);

@@ -25,7 +25,10 @@ namespace tapir::link {
 // The layer above, as the link layer sees it (implemented by ip::Ipv4Layer).
 class Ipv4Receiver {
  public:
-  virtual void on_ipv4(Bytes datagram, Instant now, bool link_multicast) = 0;
+  // `checksum_offloaded`: the device marked the frame's TCP/UDP checksum as not computed
+  // (phy::RxInfo::checksum_unverified); the transport must not verify it.
+  virtual void on_ipv4(Bytes datagram, Instant now, bool link_multicast,
+                       bool checksum_offloaded) = 0;
   // One of our own datagrams was dropped because its next hop never answered ARP.
   virtual void on_unresolved(Bytes datagram, Instant now) = 0;
 
@@ -74,6 +77,7 @@ class EthernetLayer {
   MacAddr mac_;
   Ipv4Cidr addr_;
   std::size_t mtu_;
+  std::size_t max_rx_frame_;  // the longest frame accepted: MTU-sized, or a superframe
   Stats& stats_;
   NeighborCache cache_;
   Ipv4Receiver* up_ = nullptr;

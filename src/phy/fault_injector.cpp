@@ -40,7 +40,7 @@ FaultLane::FaultLane(const FaultConfig& cfg, std::uint64_t seed)
 
 bool FaultLane::roll(std::uint32_t ppm) { return rng_.below(kPpmScale) < ppm; }
 
-void FaultLane::offer(Bytes frame, Instant now) {
+void FaultLane::offer(Bytes frame, Instant now, RxInfo info) {
   ++counters_.frames_in;
   release_expired_hold(now);
   // Every frame draws the same four numbers whatever the settings, so enabling one fault
@@ -72,12 +72,12 @@ void FaultLane::offer(Bytes frame, Instant now) {
   for (int i = 0; i < copies; ++i) {
     std::vector<std::byte> copy = (i + 1 == copies) ? std::move(bytes) : bytes;
     if (reorder && i == 0 && !held_) {
-      held_ = Pending{due, std::move(copy)};
+      held_ = Pending{due, std::move(copy), info};
       held_until_ = now + cfg_.reorder_hold;
       ++counters_.reordered;
       continue;
     }
-    queue_.push_back(Pending{due, std::move(copy)});
+    queue_.push_back(Pending{due, std::move(copy), info});
     // The held frame goes out right behind the first frame that overtook it.
     release_held();
   }
@@ -117,10 +117,11 @@ void FaultLane::release_expired_hold(Instant now) {
   if (held_ && now >= held_until_) release_held();
 }
 
-bool FaultLane::pop_due(Instant now, std::vector<std::byte>& out) {
+bool FaultLane::pop_due(Instant now, std::vector<std::byte>& out, RxInfo* info) {
   release_expired_hold(now);
   if (queue_.empty() || queue_.front().due > now) return false;
   out = std::move(queue_.front().bytes);
+  if (info) *info = queue_.front().info;
   queue_.pop_front();
   ++counters_.frames_out;
   return true;
@@ -138,10 +139,10 @@ FaultInjector::FaultInjector(Device& inner, const FaultInjectorConfig& cfg)
 
 std::optional<Bytes> FaultInjector::receive(Instant now) {
   for (;;) {
-    if (rx_.pop_due(now, rx_current_)) return Bytes(rx_current_);
+    if (rx_.pop_due(now, rx_current_, &rx_info_)) return Bytes(rx_current_);
     auto frame = inner_.receive(now);
     if (!frame) return std::nullopt;
-    rx_.offer(*frame, now);
+    rx_.offer(*frame, now, inner_.last_rx_info());
   }
 }
 

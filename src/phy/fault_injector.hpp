@@ -62,9 +62,12 @@ class FaultLane {
   FaultLane(const FaultConfig& cfg, std::uint64_t seed);
 
   // Runs one frame through the faults; whatever survives waits until it is due.
-  void offer(Bytes frame, Instant now);
-  // Moves the next frame due at `now` into `out`; false when none is due.
-  bool pop_due(Instant now, std::vector<std::byte>& out);
+  // `info` travels with the frame (a corrupted checksum-unverified frame stays undetected,
+  // as it would behind a real offloading device).
+  void offer(Bytes frame, Instant now, RxInfo info = {});
+  // Moves the next frame due at `now` into `out` (and its RxInfo into *info when given);
+  // false when none is due.
+  bool pop_due(Instant now, std::vector<std::byte>& out, RxInfo* info = nullptr);
   std::optional<Instant> next_deadline() const;
   const FaultCounters& counters() const { return counters_; }
   FaultCounters& counters() { return counters_; }
@@ -73,6 +76,7 @@ class FaultLane {
   struct Pending {
     Instant due;
     std::vector<std::byte> bytes;
+    RxInfo info;
   };
 
   bool roll(std::uint32_t ppm);
@@ -100,8 +104,9 @@ class FaultInjector final : public Device {
   // Throws DeviceError when a percentage is outside 0..100.
   FaultInjector(Device& inner, const FaultInjectorConfig& cfg);
 
-  DeviceCaps caps() const override { return inner_.caps(); }
+  DeviceCaps caps() const override { return without_tso(inner_.caps()); }
   std::optional<Bytes> receive(Instant now) override;
+  RxInfo last_rx_info() const override { return rx_info_; }
   // Answers MsgSize for a frame longer than the MTU, and otherwise the first error the wrapped
   // device gave for a frame released during this call (Ok when none was released): a lossy
   // wire does not tell the sender about the frames it loses.
@@ -122,6 +127,7 @@ class FaultInjector final : public Device {
   FaultLane rx_;
   FaultLane tx_;
   std::vector<std::byte> rx_current_;  // the frame last returned by receive()
+  RxInfo rx_info_;                     // and what the wrapped device said about it
   std::vector<std::byte> tx_scratch_;
 };
 

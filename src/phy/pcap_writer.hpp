@@ -26,7 +26,8 @@ class PcapWriter final : public Device {
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
 
-  DeviceCaps caps() const override { return inner_.caps(); }
+  DeviceCaps caps() const override { return without_tso(inner_.caps()); }
+  RxInfo last_rx_info() const override { return inner_.last_rx_info(); }
   std::optional<Bytes> receive(Instant now) override;
   // Records the frame only when the wrapped device accepted it.
   Errno transmit(Bytes frame, Instant now) override;

@@ -69,7 +69,8 @@ class PcapngWriter final : public Device, private StepSink {
   // is replaced or the writer is destroyed (the destructor does not call it).
   void set_annotator(FrameAnnotator* a);
 
-  DeviceCaps caps() const override { return recorder_.caps(); }
+  DeviceCaps caps() const override { return without_tso(recorder_.caps()); }
+  RxInfo last_rx_info() const override { return recorder_.last_rx_info(); }
   std::optional<Bytes> receive(Instant now) override { return recorder_.receive(now); }
   Errno transmit(Bytes frame, Instant now) override { return recorder_.transmit(frame, now); }
   // Ends the open step, flushes the wrapped device, then the file.

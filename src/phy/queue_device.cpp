@@ -8,7 +8,8 @@ namespace tapir::phy {
 
 std::optional<Bytes> QueueDevice::receive(Instant /*now*/) {
   if (inbox_.empty()) return std::nullopt;
-  current_ = std::move(inbox_.front());
+  current_ = std::move(inbox_.front().first);
+  current_info_ = inbox_.front().second;
   inbox_.pop_front();
   ++stats_.rx_frames;
   return Bytes(current_);
@@ -26,7 +27,11 @@ Errno QueueDevice::transmit(Bytes frame, Instant /*now*/) {
   return Errno::Ok;
 }
 
-void QueueDevice::inject(Bytes frame) { inbox_.emplace_back(frame.begin(), frame.end()); }
+void QueueDevice::inject(Bytes frame) { inject(frame, RxInfo{}); }
+
+void QueueDevice::inject(Bytes frame, RxInfo info) {
+  inbox_.emplace_back(std::vector<std::byte>(frame.begin(), frame.end()), info);
+}
 
 std::vector<std::vector<std::byte>> QueueDevice::take_transmitted() {
   return std::exchange(sent_, {});

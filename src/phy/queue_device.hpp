@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "tapir/device.hpp"
@@ -25,6 +26,7 @@ class QueueDevice final : public Device {
 
   DeviceCaps caps() const override { return caps_; }
   std::optional<Bytes> receive(Instant now) override;
+  RxInfo last_rx_info() const override { return current_info_; }
   // Refuses frames longer than max_frame_len(caps.mtu) with MsgSize, and every frame with
   // the error set by fail_transmit().
   Errno transmit(Bytes frame, Instant now) override;
@@ -32,6 +34,9 @@ class QueueDevice final : public Device {
   // Queues a frame for the stack to receive. Any length is accepted, so tests can feed
   // truncated or oversized frames.
   void inject(Bytes frame);
+  // Queues a frame that receive() hands out with `info` (an offloading device's report:
+  // checksum-partial frames, superframes).
+  void inject(Bytes frame, RxInfo info);
   // Every frame transmitted since the last call, oldest first.
   std::vector<std::vector<std::byte>> take_transmitted();
   // From now on transmit() answers `e` and keeps nothing (Errno::Ok restores normal service),
@@ -44,8 +49,9 @@ class QueueDevice final : public Device {
 
  private:
   DeviceCaps caps_;
-  std::deque<std::vector<std::byte>> inbox_;
+  std::deque<std::pair<std::vector<std::byte>, RxInfo>> inbox_;
   std::vector<std::byte> current_;  // the frame last returned by receive()
+  RxInfo current_info_;
   std::vector<std::vector<std::byte>> sent_;
   Errno fail_with_ = Errno::Ok;
   QueueDeviceStats stats_;

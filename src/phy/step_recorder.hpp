@@ -55,7 +55,8 @@ class StepRecorder final : public Device {
   StepRecorder(const StepRecorder&) = delete;
   StepRecorder& operator=(const StepRecorder&) = delete;
 
-  DeviceCaps caps() const override { return inner_.caps(); }
+  DeviceCaps caps() const override { return without_tso(inner_.caps()); }
+  RxInfo last_rx_info() const override { return inner_.last_rx_info(); }
   std::optional<Bytes> receive(Instant now) override;
   Errno transmit(Bytes frame, Instant now) override;
   void flush(Instant now) override;

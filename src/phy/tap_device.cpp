@@ -5,15 +5,18 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <string>
 
 #include "phy/common.hpp"
+#include "phy/vnet_header.hpp"
 #include "util/log.hpp"
 
 namespace tapir::phy {
@@ -24,6 +27,9 @@ constexpr const char* kTunPath = "/dev/net/tun";
 // An 802.1Q tag the kernel may forward; the stack counts such frames (rx_drop_vlan), so the
 // receive buffer has room for them rather than reporting them as device errors.
 constexpr std::size_t kVlanTagLen = 4;
+// A superframe is one IPv4 datagram of at most 65535 octets (RFC 791 total length) behind
+// the Ethernet header; the kernel never coalesces past it (tun's GSO limit is 64 KiB).
+constexpr std::size_t kMaxSuperframe = 14 + 65535;
 
 spdlog::logger* phy_log() {
   static spdlog::logger& l = log::get("phy");
@@ -130,18 +136,29 @@ TapDevice::TapDevice(TapConfig cfg) : name_(std::move(cfg.name)) {
   if (cfg.rx_batch == 0 || cfg.tx_batch == 0) {
     throw DeviceError("TAP " + name_ + ": rx_batch and tx_batch must be at least 1");
   }
-  open_tun();
+  // Attaching to an existing persistent TAP and creating one are the same TUNSETIFF call;
+  // whether the name existed beforehand tells the two apart.
+  const bool existed = ::if_nametoindex(name_.c_str()) != 0;
+  open_tun(cfg.offload, existed);
+  if (cfg.offload && !enable_offload(cfg.offload_features)) {
+    ::close(fd_);
+    open_tun(false, existed);
+  }
   try {
     configure_link(cfg.mtu);
+    const std::size_t hdr = offload_ ? VnetHeader::kLen : 0;
+    const std::size_t rx_frame = offload_ ? kMaxSuperframe : max_frame_len(mtu_);
     // One spare byte per rx slot: a read() that fills it was longer than any legal frame.
-    rx_.allocate(cfg.rx_batch, max_frame_len(mtu_) + kVlanTagLen + 1);
-    tx_.allocate(cfg.tx_batch, max_frame_len(mtu_));
+    rx_.allocate(cfg.rx_batch, hdr + rx_frame + kVlanTagLen + 1);
+    rx_info_.assign(cfg.rx_batch, RxInfo{});
+    tx_.allocate(cfg.tx_batch, hdr + max_frame_len(mtu_));
   } catch (...) {
     ::close(fd_);
     throw;
   }
-  SPDLOG_LOGGER_DEBUG(phy_log(), "{} {} (fd {}, mtu {}, rx batch {}, tx batch {})", name_,
-                      created_ ? "created" : "attached", fd_, mtu_, rx_.slots, tx_.slots);
+  SPDLOG_LOGGER_DEBUG(phy_log(), "{} {} (fd {}, mtu {}, rx batch {}, tx batch {}, offload {})",
+                      name_, created_ ? "created" : "attached", fd_, mtu_, rx_.slots, tx_.slots,
+                      offload_ ? "on" : "off");
 }
 
 TapDevice::~TapDevice() {
@@ -149,25 +166,57 @@ TapDevice::~TapDevice() {
   ::close(fd_);
 }
 
-void TapDevice::open_tun() {
+void TapDevice::open_tun(bool vnet_hdr, bool existed) {
   fd_ = ::open(kTunPath, O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd_ < 0) {
     int err = errno;
     fail(std::string("open ") + kTunPath, err, open_hint(err));
   }
-  // Attaching to an existing persistent TAP and creating one are the same TUNSETIFF call;
-  // whether the name existed beforehand tells the two apart.
-  const bool existed = ::if_nametoindex(name_.c_str()) != 0;
   ifreq ifr = make_ifreq(name_);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0));
   if (::ioctl(fd_, TUNSETIFF, &ifr) < 0) {
     int err = errno;
     ::close(fd_);
     fd_ = -1;
+    // A kernel without IFF_VNET_HDR answers EINVAL: the caller retries with plain frames.
+    if (vnet_hdr && err == EINVAL) {
+      phy_log()->info("{}: IFF_VNET_HDR refused ({}); using plain frames", name_,
+                      std::strerror(err));
+      open_tun(false, existed);
+      return;
+    }
     fail("ioctl TUNSETIFF " + name_, err, tunsetiff_hint(err, name_, existed));
   }
+  offload_ = vnet_hdr;
   name_ = std::string(ifr.ifr_name, ::strnlen(ifr.ifr_name, IFNAMSIZ));
   created_ = !existed;
+}
+
+bool TapDevice::enable_offload(unsigned features) {
+  if (!offload_) return false;
+  // The 10-byte legacy header (struct virtio_net_hdr): tapir negotiates no mergeable
+  // buffers, so the 12-byte virtio 1.0 form would only add an unused num_buffers field.
+  int hdr_len = static_cast<int>(VnetHeader::kLen);
+  const char* step = "TUNSETVNETHDRSZ";
+  bool ok = ::ioctl(fd_, TUNSETVNETHDRSZ, &hdr_len) == 0;
+  if (ok) {
+    step = "TUNSETOFFLOAD";
+    ok = ::ioctl(fd_, TUNSETOFFLOAD, static_cast<unsigned long>(features)) == 0;
+  }
+  if (ok) return true;
+  phy_log()->info("{}: {} refused ({}); offloads off, using plain frames", name_, step,
+                  std::strerror(errno));
+  offload_ = false;
+  return false;
+}
+
+DeviceCaps TapDevice::caps() const {
+  DeviceCaps c{.mtu = mtu_, .rx_batch = rx_.slots};
+  if (offload_) {
+    c.max_rx_frame = kMaxSuperframe;
+    c.tso_max = kMaxSuperframe;
+  }
+  return c;
 }
 
 void TapDevice::configure_link(std::optional<std::size_t> want_mtu) {
@@ -194,7 +243,26 @@ std::optional<Bytes> TapDevice::receive(Instant /*now*/) {
   if (rx_.next == rx_.count) return std::nullopt;
   const std::size_t i = rx_.next++;
   ++stats_.rx_frames;
-  return Bytes(rx_.slot(i).first(rx_.len[i]));
+  Bytes slot = rx_.slot(i).first(rx_.len[i]);
+  if (!offload_) return slot;
+  last_rx_ = rx_info_[i];
+  return slot.subspan(VnetHeader::kLen);
+}
+
+bool TapDevice::accept_vnet(Bytes slot) {
+  auto h = VnetHeader::parse(slot);
+  if (!h) {
+    ++stats_.rx_errors;
+    SPDLOG_LOGGER_DEBUG(phy_log(), "{} read: virtio-net header {}; frame dropped", name_,
+                        wire::to_string(h.error()));
+    return false;
+  }
+  RxInfo& info = rx_info_[rx_.count];
+  info.checksum_unverified = h->checksum_unverified();
+  info.superframe = h->superframe();
+  if (h->flags & VnetHeader::kNeedsCsum) ++stats_.rx_checksum_partial;
+  if (info.superframe) ++stats_.rx_superframes;
+  return true;
 }
 
 void TapDevice::refill_rx() {
@@ -215,18 +283,22 @@ void TapDevice::refill_rx() {
                           slot.size() - 1);
       continue;
     }
+    if (offload_ && !accept_vnet(slot.first(static_cast<std::size_t>(n)))) continue;
     rx_.len[rx_.count++] = static_cast<std::size_t>(n);
   }
 }
 
 Errno TapDevice::transmit(Bytes frame, Instant now) {
-  if (frame.size() > tx_.stride) {
+  const std::size_t hdr = offload_ ? VnetHeader::kLen : 0;
+  if (hdr + frame.size() > tx_.stride) {
     ++stats_.tx_errors;
     return Errno::MsgSize;
   }
   MutBytes slot = tx_.slot(tx_.count);
-  std::copy(frame.begin(), frame.end(), slot.begin());
-  tx_.len[tx_.count++] = frame.size();
+  // A plain frame under offload: gso_type NONE, checksums already complete.
+  if (offload_) VnetHeader{}.emit(slot);
+  std::copy(frame.begin(), frame.end(), slot.begin() + static_cast<std::ptrdiff_t>(hdr));
+  tx_.len[tx_.count++] = hdr + frame.size();
   if (tx_.count == tx_.slots) flush(now);
   return Errno::Ok;
 }
@@ -236,27 +308,59 @@ void TapDevice::flush(Instant /*now*/) {
   tx_.count = 0;
 }
 
+Errno TapDevice::transmit_gso(Bytes frame, const GsoInfo& gso, Instant now) {
+  if (!offload_) return Errno::OpNotSupp;
+  if (frame.size() > kMaxSuperframe) {
+    ++stats_.tx_errors;
+    return Errno::MsgSize;
+  }
+  if (gso.segment_size == 0 || gso.header_len > frame.size() ||
+      std::size_t{gso.csum_start} + gso.csum_offset + 2 > frame.size()) {
+    return Errno::Inval;
+  }
+  // Frames transmitted earlier must reach the kernel first.
+  flush(now);
+  VnetHeader h;
+  h.flags = VnetHeader::kNeedsCsum;
+  h.gso_type = VnetHeader::kGsoTcpV4;
+  h.hdr_len = gso.header_len;
+  h.gso_size = gso.segment_size;
+  h.csum_start = gso.csum_start;
+  h.csum_offset = gso.csum_offset;
+  std::array<std::byte, VnetHeader::kLen> raw{};
+  h.emit(raw);
+  std::array<iovec, 2> iov{iovec{raw.data(), raw.size()},
+                           iovec{const_cast<std::byte*>(frame.data()), frame.size()}};
+  if (writev_frame(iov.data(), 2, raw.size() + frame.size())) ++stats_.tx_superframes;
+  return Errno::Ok;
+}
+
 void TapDevice::write_frame(Bytes frame) {
+  iovec iov{const_cast<std::byte*>(frame.data()), frame.size()};
+  (void)writev_frame(&iov, 1, frame.size());
+}
+
+bool TapDevice::writev_frame(const iovec* iov, int count, std::size_t len) {
   for (;;) {
-    const ssize_t n = ::write(fd_, frame.data(), frame.size());
-    if (n == static_cast<ssize_t>(frame.size())) {
+    const ssize_t n = ::writev(fd_, iov, count);
+    if (n == static_cast<ssize_t>(len)) {
       ++stats_.tx_frames;
-      return;
+      return true;
     }
     if (n < 0 && errno == EINTR) continue;
     // Never block on a full kernel queue: the frame is lost as if on a congested wire.
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
       ++stats_.tx_dropped;
       SPDLOG_LOGGER_DEBUG(phy_log(), "{} write: {}; frame dropped", name_, std::strerror(errno));
-      return;
+      return false;
     }
     ++stats_.tx_errors;
     if (n < 0) {
       phy_log()->error("{} write: {}", name_, std::strerror(errno));
     } else {
-      phy_log()->error("{} write: short write {} of {} octets", name_, n, frame.size());
+      phy_log()->error("{} write: short write {} of {} octets", name_, n, len);
     }
-    return;
+    return false;
   }
 }
 

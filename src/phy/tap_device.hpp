@@ -4,7 +4,15 @@
 // to rx_batch frames per read() burst, transmit() copies into a tx slot and flush() writes
 // the slots out, one write() per frame since a TAP takes exactly one frame per write.
 // Together with src/app/, this is the only code that touches the OS (STYLE.md §0.1).
+//
+// With TapConfig::offload the TAP is opened with IFF_VNET_HDR and TUNSETOFFLOAD
+// (TUN_F_CSUM | TUN_F_TSO4): every frame then carries a 10-byte virtio-net header
+// (phy/vnet_header.hpp), the kernel may hand us checksum-partial frames and TCP superframes
+// of up to 64 KiB, and transmit_gso() hands it superframes to segment. A kernel that
+// refuses any of these ioctls gets plain frames instead (offload_active() false).
 #pragma once
+
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -22,14 +30,23 @@ struct TapConfig {
   std::optional<std::size_t> mtu;  // when set, the interface MTU is changed before it is read
   std::size_t rx_batch = 64;       // frames read per burst of read() calls
   std::size_t tx_batch = 64;       // frames held until flush() writes them
+  // Ask for checksum and TCP segmentation offload (see above); each rx slot then holds a
+  // 64 KiB superframe, so the receive batch costs rx_batch * 64 KiB.
+  bool offload = false;
+  // The TUNSETOFFLOAD feature bits asked for (TUN_F_CSUM | TUN_F_TSO4). A bit the kernel does
+  // not know makes it answer EINVAL, which is how tests exercise the fallback.
+  unsigned offload_features = 0x01 | 0x02;
 };
 
 struct TapStats {
-  std::uint64_t rx_frames = 0;   // frames handed to the stack
-  std::uint64_t tx_frames = 0;   // frames the kernel accepted
-  std::uint64_t tx_dropped = 0;  // write() answered EAGAIN or ENOBUFS: the kernel queue is full
-  std::uint64_t tx_errors = 0;   // frames refused for any other reason (too long, EIO, EINVAL)
-  std::uint64_t rx_errors = 0;   // read() failures and frames longer than the receive buffer
+  std::uint64_t rx_frames = 0;       // frames handed to the stack
+  std::uint64_t tx_frames = 0;       // frames the kernel accepted
+  std::uint64_t tx_dropped = 0;      // write() answered EAGAIN or ENOBUFS: the kernel queue is full
+  std::uint64_t tx_errors = 0;       // frames refused for any other reason (too long, EIO, EINVAL)
+  std::uint64_t rx_errors = 0;       // read() failures and frames longer than the receive buffer
+  std::uint64_t rx_superframes = 0;  // offload: GSO frames longer than the MTU
+  std::uint64_t rx_checksum_partial = 0;  // offload: frames whose transport checksum is unset
+  std::uint64_t tx_superframes = 0;       // offload: superframes handed to the kernel to segment
 };
 
 class TapDevice final : public Device {
@@ -41,12 +58,17 @@ class TapDevice final : public Device {
   TapDevice(const TapDevice&) = delete;
   TapDevice& operator=(const TapDevice&) = delete;
 
-  DeviceCaps caps() const override { return {.mtu = mtu_, .rx_batch = rx_.slots}; }
+  DeviceCaps caps() const override;
   std::optional<Bytes> receive(Instant now) override;
+  RxInfo last_rx_info() const override { return last_rx_; }
   // Copies the frame into a tx slot (flushing first when all slots are taken). MsgSize for a
   // frame longer than max_frame_len(mtu); write errors surface later, in stats().
   Errno transmit(Bytes frame, Instant now) override;
   void flush(Instant now) override;
+  // Offload only: writes pending frames, then the superframe with a GSO header for the
+  // kernel to cut into gso.segment_size pieces. OpNotSupp without offload, MsgSize above
+  // caps().tso_max, Inval when the offsets fall outside the frame; write errors as transmit.
+  Errno transmit_gso(Bytes frame, const GsoInfo& gso, Instant now) override;
   int wait_fd() const override { return fd_; }
 
   const TapStats& stats() const { return stats_; }
@@ -55,6 +77,8 @@ class TapDevice final : public Device {
   // True when this device created the interface, false when it attached to an existing
   // (persistent) one; only a created, non-persistent TAP vanishes when the device closes.
   bool created() const { return created_; }
+  // True when the kernel accepted IFF_VNET_HDR and the offloads (TapConfig::offload).
+  bool offload_active() const { return offload_; }
 
   // Throws DeviceError when `name` cannot be an interface name: empty, longer than
   // IFNAMSIZ-1 (15) characters, "." or "..", or containing '/', ':' or whitespace.
@@ -73,16 +97,23 @@ class TapDevice final : public Device {
     MutBytes slot(std::size_t i) { return MutBytes(buf).subspan(i * stride, stride); }
   };
 
-  void open_tun();
+  void open_tun(bool vnet_hdr, bool existed);
+  bool enable_offload(unsigned features);
   void configure_link(std::optional<std::size_t> want_mtu);
   void refill_rx();
+  bool accept_vnet(Bytes slot);
   void write_frame(Bytes frame);
+  // One write of `count` pieces totalling `len` octets; true when the kernel took it.
+  bool writev_frame(const iovec* iov, int count, std::size_t len);
 
   std::string name_;
   int fd_ = -1;
   bool created_ = false;
   std::size_t mtu_ = 0;
+  bool offload_ = false;
   Batch rx_;
+  std::vector<RxInfo> rx_info_;  // per rx slot (offload only)
+  RxInfo last_rx_;
   Batch tx_;
   TapStats stats_;
 };

@@ -22,7 +22,8 @@ class Tracer final : public Device {
   explicit Tracer(Device& inner, TraceSink sink = {},
                   wire::ChecksumMode mode = wire::ChecksumMode::Verify);
 
-  DeviceCaps caps() const override { return inner_.caps(); }
+  DeviceCaps caps() const override { return without_tso(inner_.caps()); }
+  RxInfo last_rx_info() const override { return inner_.last_rx_info(); }
   std::optional<Bytes> receive(Instant now) override;
   // Traces the frame after the wrapped device took it; a refused frame's line ends in
   // " (refused: EAGAIN)" or the like.
