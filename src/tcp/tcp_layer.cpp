@@ -45,7 +45,12 @@ void TcpLayer::on_datagram(const ip::Datagram& d, Instant now) {
                         d.ip.src.to_string());
     return;
   }
-  auto seg = wire::TcpRepr::parse(*view, d.ip.src, d.ip.dst);
+  // RFC 9293 §3.1 (MUST-2, MUST-3): the checksum is always checked, here or by the device
+  // (an offloading TAP hands over checksum-partial or already verified frames).
+  auto seg =
+      wire::TcpRepr::parse(*view, d.ip.src, d.ip.dst,
+                           d.transport_checksum_verified_by_device ? wire::ChecksumMode::Ignore
+                                                                   : wire::ChecksumMode::Verify);
   if (!seg) {
     switch (seg.error()) {
       case wire::ParseError::BadChecksum:

@@ -432,6 +432,25 @@ TEST_CASE("ESTABLISHED: a bad checksum is dropped and counted", "[tcp][rfc9293-3
   h.finish();
 }
 
+TEST_CASE("ESTABLISHED: a checksum the device vouches for is not checked again",
+          "[tcp][rfc9293-3.1][offload]") {
+  TcpHarness h;
+  int fd = h.established_passive();
+  // A checksum-partial segment (what an offloading TAP hands over) carries a "wrong" sum.
+  Frame partial = seg({.flags = {.psh = true, .ack = true},
+                       .seq = kPeerIss + 1,
+                       .ack = h.iss + 1,
+                       .payload = "offloaded",
+                       .bad_checksum = true});
+  h.send(partial, {.checksum_unverified = true});
+  CHECK(h.read(fd) == "offloaded");
+  CHECK(h.tcp_stats().rx_drop_bad_checksum == 0);
+  // The same bytes from a wire are checked, and dropped.
+  h.send(partial);
+  CHECK(h.tcp_stats().rx_drop_bad_checksum == 1);
+  h.finish();
+}
+
 TEST_CASE("ESTABLISHED: bad data offsets and truncated headers are dropped and counted",
           "[tcp][rfc9293-3.1]") {
   TcpHarness h;

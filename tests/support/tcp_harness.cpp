@@ -235,6 +235,15 @@ void TcpHarness::send(const Frame& f) {
   poll();
 }
 
+void TcpHarness::send(const Frame& f, phy::RxInfo info) {
+  collect();
+  log("-> " + wire::format_frame(Bytes(f), wire::ChecksumMode::Ignore) +
+      " (device: " + (info.checksum_unverified ? "checksum offloaded" : "") +
+      (info.superframe ? " superframe" : "") + ")");
+  dev_.inject(Bytes(f), info);
+  poll();
+}
+
 void TcpHarness::send_raw_ip(Bytes ip_packet) {
   collect();
   Frame f(wire::EthernetView::kHeaderLen + ip_packet.size());

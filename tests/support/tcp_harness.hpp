@@ -104,6 +104,8 @@ class TcpHarness {
 
   // ---- the wire ----
   void send(const Frame& f);  // the peer sends a frame; the stack polls
+  // The same, as an offloading device would report it (checksum not verified, superframe).
+  void send(const Frame& f, phy::RxInfo info);
   void send_raw_ip(Bytes ip_packet);
   Seen expect(const SegMatch& m);
   void expect_nothing();
