@@ -11,3 +11,13 @@ if [ "$bad" -gt 0 ]; then
   exit 1
 fi
 echo "lint: clang-format clean ($(echo "$files" | wc -l) files)"
+
+# ctest discovery breaks on test names with ';' (the case is skipped yet reported passed)
+# and with '[' or ']' (cases merge): refuse them.
+bad_names=$(grep -rnE 'TEST_CASE\("[^"]*[][;]' tests/ || true)
+if [ -n "$bad_names" ]; then
+  echo "lint: Catch2 test names must not contain ';', '[' or ']':"
+  echo "$bad_names"
+  exit 1
+fi
+echo "lint: test names are ctest-safe"

@@ -127,7 +127,7 @@ TEST_CASE("replay: a changed field fails with frame, field, expected, actual, bo
   CHECK(contains(v.report, "actual:   ICMP 10.0.0.2 > 10.0.0.1 echo reply id=119 seq=1"));
 }
 
-TEST_CASE("replay: another seed changes IP IDs; `ignore = ipv4.id` names the exception",
+TEST_CASE("replay: another seed changes IP IDs, `ignore = ipv4.id` names the exception",
           "[replay][diff]") {
   TempDir dir;
   const auto pcap = record(dir, "seed", ping_conversation(kPing), kStart, kEnd, 1);

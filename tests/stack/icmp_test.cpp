@@ -55,7 +55,7 @@ TEST_CASE("a 4000-byte ping is fragmented both ways and reassembled",
   CHECK(t.a.stats().ipv4.reassembled == 1);
 }
 
-TEST_CASE("the largest echo (65507 data octets) round-trips; one octet more is EMSGSIZE",
+TEST_CASE("the largest echo (65507 data octets) round-trips, one octet more is EMSGSIZE",
           "[stack][icmp][ipv4]") {
   TwoStacks t;
   std::size_t got = 0;

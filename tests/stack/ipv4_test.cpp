@@ -118,7 +118,7 @@ TEST_CASE("datagrams to the directed and limited broadcast are accepted",
   CHECK(p.stack.stats().icmp.tx_suppressed == 2);
 }
 
-TEST_CASE("off-link destinations go to the gateway's MAC; no gateway is ENETUNREACH",
+TEST_CASE("off-link destinations go to the gateway's MAC, no gateway is ENETUNREACH",
           "[stack][ipv4][rfc1122-3.3.1]") {
   StackConfig cfg = config_for(kMacB, kIpB);
   cfg.gateway = kPeerIp;

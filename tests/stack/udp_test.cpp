@@ -72,7 +72,7 @@ TEST_CASE("large datagrams are fragmented and arrive whole", "[stack][udp][ipv4]
   CHECK(t.a.sockets().sendto(client, as_bytes(too_big), 0, &to).error() == Errno::MsgSize);
 }
 
-TEST_CASE("MSG_PEEK leaves the datagram; MSG_TRUNC reports its real length",
+TEST_CASE("MSG_PEEK leaves the datagram, MSG_TRUNC reports its real length",
           "[stack][udp][socket]") {
   TwoStacks t;
   int server = bound_udp(t.b, Ipv4Addr::any(), 7);
@@ -129,7 +129,7 @@ TEST_CASE("a connected socket ignores other peers", "[stack][udp][socket]") {
   CHECK(t.b.stats().udp.rx_drop_no_port == 1);
 }
 
-TEST_CASE("a closed port answers port unreachable; the connected sender sees ECONNREFUSED",
+TEST_CASE("a closed port answers port unreachable, the connected sender sees ECONNREFUSED",
           "[stack][udp][icmp][rfc1122-4.1.3.1]") {
   TwoStacks t;
   int client = udp_socket(t.a);
@@ -186,7 +186,7 @@ TEST_CASE("broadcast needs SO_BROADCAST and reaches wildcard-bound sockets",
   CHECK(t.b.stats().icmp.tx_dest_unreachable == 0);
 }
 
-TEST_CASE("multicast: only a member receives; loopback to local members",
+TEST_CASE("multicast: only a member receives, loopback to local members",
           "[stack][udp][multicast][rfc1112]") {
   TwoStacks t;
   const Ipv4Addr group = Ipv4Addr::from_octets(239, 1, 2, 3);

@@ -51,7 +51,7 @@ TEST_CASE("VnetHeader: a zero header is a plain frame with a complete checksum",
   CHECK(out == raw);
 }
 
-TEST_CASE("VnetHeader: DATA_VALID also spares the transport check; ECN keeps TCPv4", "[phy]") {
+TEST_CASE("VnetHeader: DATA_VALID also spares the transport check, ECN keeps TCPv4", "[phy]") {
   auto valid = VnetHeader::parse(bytes_of({0x02, 0x00, 0, 0, 0, 0, 0, 0, 0, 0}));
   REQUIRE(valid);
   CHECK(valid->checksum_unverified());

@@ -17,7 +17,7 @@ Reservation res(Proto p, Ipv4Addr a, std::uint16_t port, std::uint64_t owner, bo
 }
 }  // namespace
 
-TEST_CASE("same port and address conflicts; different protocols do not", "[socket][ports]") {
+TEST_CASE("same port and address conflicts, different protocols do not", "[socket][ports]") {
   SeededRng rng(1);
   PortRegistry r(49152, 65535, rng);
   REQUIRE(r.reserve(res(Proto::Udp, kA, 7, 1)).value() == 7);
