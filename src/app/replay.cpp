@@ -184,7 +184,10 @@ ServiceFactory serve_services() {
     auto host = std::make_shared<ServiceHost>(stack);
     try {
       // The names as `--services` would take them: an unknown one is refused by name.
-      (void)start_services(*host, parse_services_flag(fmt::format("{}", fmt::join(names, ","))));
+      ServiceOptions options;
+      options.seed = stack.config().seed;  // as `tapir serve` passes its --seed
+      (void)start_services(*host, parse_services_flag(fmt::format("{}", fmt::join(names, ","))),
+                           options);
     } catch (const std::exception& e) {
       throw FixtureError(fmt::format("services = {}: {}", fmt::join(names, ","), e.what()));
     }
@@ -267,18 +270,29 @@ ReplayResult run_replay(const Fixture& f, const ReplayOptions& options) {
   std::vector<std::string> problems;
   std::size_t next = 0;
   std::optional<Instant> app_deadline;
+  bool stalled = false;
   auto poll_at = [&](Instant t) {
     clock.set(t);
     while (next < inputs.size() && inputs[next].time <= t) dev.inject(*inputs[next++].bytes);
-    do {
+    // More frames than one receive batch take more polls at the same instant; a stack that
+    // stops reading them would keep replay here forever.
+    for (;;) {
+      const std::size_t waiting = dev.pending();
       stack.poll(t);
       app_deadline = tick ? tick(t) : std::nullopt;
-    } while (dev.pending() > 0);
+      if (dev.pending() == 0) return;
+      if (dev.pending() >= waiting) {
+        problems.push_back(fmt::format("the stack stopped reading frames at +{} s ({} waiting)",
+                                       seconds(t - start), dev.pending()));
+        stalled = true;
+        return;
+      }
+    }
   };
 
   poll_at(start);
   int polls_here = 0;
-  for (;;) {
+  while (!stalled) {
     auto due = earliest(stack.next_deadline(), app_deadline);
     std::optional<Instant> arrival;
     if (next < inputs.size()) arrival = inputs[next].time;
