@@ -320,6 +320,9 @@ void TcpLayer::on_icmp_error(const ip::IcmpError& err, Instant now) {
       break;
     case wire::icmp_unreach::kHost:
       e = Errno::HostUnreach;
+      // LINUX: when the error is our own (ARP gave up on the next hop, src/ip: on_unresolved),
+      // a connect() in progress fails with EHOSTUNREACH instead of retrying SYNs into the void.
+      hard = err.reporter == err.inner.src;
       break;
     default:
       return;

@@ -125,3 +125,22 @@ TEST_CASE("a SYN to a closed port is refused with RST: ECONNREFUSED",
   CHECK(t.b.stats().tcp.rx_no_socket == 1);
   CHECK(t.b.stats().tcp.tx_resets == 1);
 }
+
+TEST_CASE("connect to a neighbour that never answers ARP fails with EHOSTUNREACH",
+          "[stack][tcp][arp][linux]") {
+  ScriptedPeer p;
+  auto& so = p.stack.sockets();
+  int fd = *so.socket(AF_INET, SOCK_STREAM, 0);
+  auto to = make_sockaddr(Ipv4Addr::from_octets(10, 0, 0, 99), 80);
+  REQUIRE(so.connect(fd, to) == Errno::InProgress);
+  // ARP asks at 0, 1 and 3 s and gives up at 7 s; the SYN retransmissions queue behind it.
+  for (int i = 0; i < 80; ++i) (void)p.advance(std::chrono::milliseconds(100));
+  CHECK(p.stack.stats().arp.resolve_failed >= 1);
+  CHECK((so.readiness(fd) & POLLERR) != 0);
+  int err = 0;
+  socklen_t len = sizeof err;
+  REQUIRE(so.getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == Errno::Ok);
+  CHECK(err == EHOSTUNREACH);
+  REQUIRE(so.close(fd) == Errno::Ok);
+  CHECK(p.stack.impl().sockets.impl().ports.size() == 0);
+}
