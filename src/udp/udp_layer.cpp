@@ -60,10 +60,10 @@ void UdpLayer::on_datagram(const ip::Datagram& d, Instant now) {
   }
   // RFC 768 / RFC 1122 §4.1.3.4: verify the checksum when one was sent (zero: none), unless
   // the device offloaded it (a checksum-partial frame holds only the pseudo-header sum).
-  auto repr = wire::UdpRepr::parse(*view, d.ip.src, d.ip.dst,
-                                   d.transport_checksum_verified_by_device
-                                       ? wire::ChecksumMode::Ignore
-                                       : wire::ChecksumMode::Verify);
+  auto repr =
+      wire::UdpRepr::parse(*view, d.ip.src, d.ip.dst,
+                           d.transport_checksum_verified_by_device ? wire::ChecksumMode::Ignore
+                                                                   : wire::ChecksumMode::Verify);
   if (!repr) {
     ++(repr.error() == wire::ParseError::BadChecksum ? stats_.rx_drop_bad_checksum
                                                      : stats_.rx_drop_bad_length);
