@@ -98,3 +98,19 @@ fail() {
 pass() {
   echo "ok - $*"
 }
+
+# stat_value GROUP NAME: a counter of the running tapir (its control socket is $CTL).
+stat_value() {
+  "$TAPIR" stats --control "$CTL" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$1']['$2'])"
+}
+
+# echo_sizes SIZE...: each size through tapir's TCP echo service at 10.0.0.2, byte-exact.
+echo_sizes() {
+  for size in "$@"; do
+    head -c "$size" /dev/urandom >"$WORK/in.bin"
+    nsx timeout 120 nc -N 10.0.0.2 7 <"$WORK/in.bin" >"$WORK/out.bin" || fail "echo of $size bytes: nc failed"
+    cmp -s "$WORK/in.bin" "$WORK/out.bin" ||
+      fail "echo of $size bytes: not byte-exact ($(stat -c %s "$WORK/out.bin") bytes back)"
+  done
+  pass "echo byte-exact: $*"
+}

@@ -8,18 +8,7 @@ netns_begin tcp "$1"
 PEER="python3 $(dirname "$0")/tcp_peer.py"
 CTL="$WORK/ctl.sock"
 
-stat_value() {  # stat_value GROUP NAME: a counter of the running tapir
-  "$TAPIR" stats --control "$CTL" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$1']['$2'])"
-}
 
-echo_sizes() {  # echo_sizes SIZE...: each size through the echo service, byte-exact
-  for size in "$@"; do
-    head -c "$size" /dev/urandom >"$WORK/in.bin"
-    nsx timeout 120 nc -N 10.0.0.2 7 <"$WORK/in.bin" >"$WORK/out.bin" || fail "echo of $size bytes: nc failed"
-    cmp -s "$WORK/in.bin" "$WORK/out.bin" || fail "echo of $size bytes: not byte-exact ($(stat -c %s "$WORK/out.bin") bytes back)"
-  done
-  pass "echo byte-exact: $*"
-}
 
 start_tapir serve --tap tap0 --ip 10.0.0.2/24 --services echo,discard,chargen --control "$CTL"
 

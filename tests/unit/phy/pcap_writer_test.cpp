@@ -12,25 +12,15 @@
 #include "phy/common.hpp"
 #include "phy/queue_device.hpp"
 
+#include "support/temp_dir.hpp"
+
 using namespace tapir;
 using namespace tapir::phy;
 
 namespace {
 
 // A private directory under /tmp, removed with everything in it when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/tapir-phy-pcap-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using test::TempDir;
 
 struct Record {
   std::int64_t sec;

@@ -14,24 +14,14 @@
 #include "phy/pcap_reader.hpp"
 #include "phy/queue_device.hpp"
 
+#include "support/temp_dir.hpp"
+
 using namespace tapir;
 using namespace tapir::phy;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/tapir-phy-pcapng-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using test::TempDir;
 
 std::vector<std::byte> frame_of(std::size_t len, std::uint8_t first) {
   std::vector<std::byte> f(len);
