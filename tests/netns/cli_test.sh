@@ -45,7 +45,9 @@ PIDS+=("$HOLD_PID")
 read -r -t 20 line <&"${HOLD[0]}" || fail "the holding client did not start"
 ss_out=$("$TAPIR" ss --control "$CTL")
 [ "$(grep -c 'ESTAB.*10.0.0.2:7 .*10.0.0.1:' <<<"$ss_out")" -eq 3 ] || fail "tapir ss: $ss_out"
-"$TAPIR" ss -i --control "$CTL" | grep -q "rtt:.*rto:.*cwnd:" || fail "tapir ss -i shows no TCP internals"
+# (Outputs are captured before grep: `grep -q` closing the pipe early would SIGPIPE tapir.)
+ss_info=$("$TAPIR" ss -i --control "$CTL")
+grep -q "rtt:.*rto:.*cwnd:" <<<"$ss_info" || fail "tapir ss -i shows no TCP internals"
 "$TAPIR" ss --json --control "$CTL" | python3 -c '
 import json, sys
 rows = json.load(sys.stdin)["sockets"]
@@ -55,12 +57,14 @@ exec {HOLD[1]}>&-
 wait "$HOLD_PID" || true
 pass "tapir ss (text, -i, --json): the kernel's three echo connections"
 
-"$TAPIR" stats --control "$CTL" | grep -q "^tcp:" || fail "tapir stats has no tcp group"
+stats_out=$("$TAPIR" stats --control "$CTL")
+grep -q "^tcp:" <<<"$stats_out" || fail "tapir stats has no tcp group"
 "$TAPIR" stats --json --control "$CTL" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
 assert s["tcp"]["established"] >= 3 and s["eth"]["rx_frames"] > 0, s' || fail "tapir stats --json"
-"$TAPIR" arp --control "$CTL" | grep -q "^10.0.0.1 lladdr" || fail "tapir arp does not show the kernel"
+arp_out=$("$TAPIR" arp --control "$CTL")
+grep -q "^10.0.0.1 lladdr" <<<"$arp_out" || fail "tapir arp does not show the kernel"
 "$TAPIR" arp --json --control "$CTL" | python3 -c 'import json,sys; assert json.load(sys.stdin)["neighbors"][0]["ip"] == "10.0.0.1"' ||
   fail "tapir arp --json"
 pass "tapir stats and tapir arp (text and --json)"
@@ -126,7 +130,8 @@ check_usage "expected HOST PORT" nc 10.0.0.1
 check_usage "http://" get ftp://10.0.0.1/
 check_usage "unknown command" frobnicate
 for cmd in serve ping nc get ss stats arp; do
-  "$TAPIR" "$cmd" --help | grep -q "^Usage: tapir $cmd" || fail "tapir $cmd --help"
+  help_out=$("$TAPIR" "$cmd" --help)
+  grep -q "^Usage: tapir $cmd" <<<"$help_out" || fail "tapir $cmd --help"
 done
 pass "usage errors exit 2 with the flag named; every subcommand has --help"
 

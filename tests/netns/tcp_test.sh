@@ -47,7 +47,8 @@ for _ in $(seq 50); do [ "$(stat_value tcp rx_resets)" -gt "$resets" ] && break;
 [ "$(stat_value tcp rx_resets)" -gt "$resets" ] || fail "the kernel's RST was not counted"
 port=${out##* }
 sleep 0.2
-if "$TAPIR" ss --control "$CTL" | grep -q "10.0.0.1:$port "; then fail "the reset connection is still listed"; fi
+ss_out=$("$TAPIR" ss --control "$CTL")
+if grep -q "10.0.0.1:$port " <<<"$ss_out"; then fail "the reset connection is still listed"; fi
 pass "$out: tapir dropped the connection"
 
 out=$(nsx $PEER halfclose 10.0.0.2 7) || fail "$out"
