@@ -16,6 +16,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/private_netns.hpp"
+
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -70,8 +72,6 @@ TEST_CASE("TapDevice: names up to 15 characters are valid", "[phy]") {
 // nothing it creates is visible to (or survives beyond) the test process.
 
 namespace {
-
-constexpr int kChildSkip = 77;
 
 struct ChildFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -231,53 +231,13 @@ void check_without_cap_net_admin() {
   expect(msg.find("CAP_NET_ADMIN") != std::string::npos, "permission hint: " + msg);
 }
 
-// Runs in the child; returns its exit status and writes any failure to `report`.
-int child_main(int report) {
-  auto say = [&](const std::string& s) { (void)!::write(report, s.data(), s.size()); };
-  if (::unshare(CLONE_NEWNET) < 0) {
-    say(std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno));
-    return kChildSkip;
-  }
-  try {
-    check_receive_and_transmit();
-    check_attach_to_persistent();
-    check_without_cap_net_admin();
-  } catch (const std::exception& e) {
-    say(e.what());
-    return 1;
-  }
-  return 0;
-}
-
 }  // namespace
 
 TEST_CASE("TapDevice: receives kernel frames and transmits to it in a private netns",
           "[phy][netns]") {
-  if (::geteuid() != 0) {
-    WARN("skipped: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) for a network namespace");
-    return;
-  }
-  std::array<int, 2> pipefd{};
-  REQUIRE(::pipe2(pipefd.data(), O_CLOEXEC) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(pipefd[0]);
-    ::_exit(child_main(pipefd[1]));
-  }
-  ::close(pipefd[1]);
-  std::string report;
-  std::array<char, 512> buf{};
-  ssize_t n = 0;
-  while ((n = ::read(pipefd[0], buf.data(), buf.size())) > 0) report.append(buf.data(), n);
-  ::close(pipefd[0]);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == kChildSkip) {
-    WARN("skipped: " << report);
-    return;
-  }
-  INFO(report);
-  CHECK(WEXITSTATUS(status) == 0);
+  test::run_in_private_netns([] {
+    check_receive_and_transmit();
+    check_attach_to_persistent();
+    check_without_cap_net_admin();
+  });
 }

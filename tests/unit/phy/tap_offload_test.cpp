@@ -15,6 +15,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/private_netns.hpp"
+
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -31,8 +33,6 @@ using namespace tapir;
 using namespace tapir::phy;
 
 namespace {
-
-constexpr int kChildSkip = 77;
 
 struct ChildFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -230,13 +230,11 @@ void check_fallback(int sock) {
   expect(!info.checksum_unverified && !info.superframe, "plain frames report nothing");
 }
 
-int child_main(int report) {
-  auto say = [&](const std::string& s) { (void)!::write(report, s.data(), s.size()); };
-  if (::unshare(CLONE_NEWNET) < 0) {
-    say(std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno));
-    return kChildSkip;
-  }
-  try {
+}  // namespace
+
+TEST_CASE("TapDevice offload: vnet header, checksum-partial receive, GSO transmit, fallback",
+          "[phy][netns]") {
+  test::run_in_private_netns([] {
     const int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sys(sock, "socket");
     TapDevice tap({.name = "tapiro0", .offload = true});
@@ -246,42 +244,5 @@ int child_main(int report) {
     check_transmit_gso(sock, tap);
     check_fallback(sock);
     ::close(sock);
-  } catch (const std::exception& e) {
-    say(e.what());
-    return 1;
-  }
-  return 0;
-}
-
-}  // namespace
-
-TEST_CASE("TapDevice offload: vnet header, checksum-partial receive, GSO transmit, fallback",
-          "[phy][netns]") {
-  if (::geteuid() != 0) {
-    WARN("skipped: needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) for a network namespace");
-    return;
-  }
-  std::array<int, 2> pipefd{};
-  REQUIRE(::pipe2(pipefd.data(), O_CLOEXEC) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(pipefd[0]);
-    ::_exit(child_main(pipefd[1]));
-  }
-  ::close(pipefd[1]);
-  std::string report;
-  std::array<char, 512> buf{};
-  ssize_t n = 0;
-  while ((n = ::read(pipefd[0], buf.data(), buf.size())) > 0) report.append(buf.data(), n);
-  ::close(pipefd[0]);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == kChildSkip) {
-    WARN("skipped: " << report);
-    return;
-  }
-  INFO(report);
-  CHECK(WEXITSTATUS(status) == 0);
+  });
 }
