@@ -24,6 +24,22 @@ char chargen_char(std::uint64_t line, std::size_t col) {
   return static_cast<char>(32 + (line + col + 1) % 95);
 }
 
+// The chargen stream repeats every 95 lines of 74 octets (72 characters and CRLF). The
+// TCP service sends straight out of this text, the period repeated to more than 64 KiB, so
+// that any position in the stream starts a long contiguous run and a send is one copy.
+constexpr std::size_t kChargenPeriod = 95 * (kChargenLine + 2);
+const std::string& chargen_text() {
+  static const std::string text = [] {
+    std::string s;
+    for (std::uint64_t line = 0; s.size() < 65536 + kChargenPeriod; ++line) {
+      for (std::size_t col = 0; col < kChargenLine; ++col) s += chargen_char(line, col);
+      s += "\r\n";
+    }
+    return s;
+  }();
+  return text;
+}
+
 // RFC 867 leaves the format open and suggests "Weekday, Month Day, Year HH:MM:SS-ZONE".
 // The app layer may read the wall clock; the protocol core never does.
 std::string daytime_now() {
@@ -65,8 +81,7 @@ class StreamService final : public Service {
   struct Conn {
     std::string out;  // bytes owed to the peer
     std::size_t off = 0;
-    std::uint64_t line = 0;     // chargen: the next line to generate
-    std::size_t col = 0;        // chargen: position within it (0..73, CRLF included)
+    std::uint64_t sent = 0;     // chargen: octets of the stream sent so far
     bool done_sending = false;  // daytime: the answer is queued
   };
 
@@ -89,12 +104,7 @@ class StreamService final : public Service {
     auto& so = host.sockets();
     if (!flush(so, fd, c)) return false;
     if (kind_ == Kind::Daytime) return c.off < c.out.size();  // closed once the time is sent
-    if (kind_ == Kind::Chargen) {
-      while (c.off == c.out.size()) {
-        fill_chargen(c);
-        if (!flush(so, fd, c)) return false;
-      }
-    }
+    if (kind_ == Kind::Chargen) return send_chargen(so, fd, c);
     // Read what the peer sent. Echo reads only while nothing is owed, so a peer that does
     // not read its echoes is flow-controlled by TCP's window instead of by our memory.
     for (;;) {
@@ -121,17 +131,23 @@ class StreamService final : public Service {
     return true;
   }
 
-  static void fill_chargen(Conn& c) {
-    c.out.clear();
-    c.off = 0;
-    while (c.out.size() < 16384) {
-      if (c.col < kChargenLine) {
-        c.out += chargen_char(c.line, c.col++);
-      } else {
-        c.out += "\r\n";
-        c.col = 0;
-        ++c.line;
+  // Fills the send buffer from the chargen text until it is full (EAGAIN); what the peer
+  // sends is discarded (RFC 864), and its close ends the service.
+  bool send_chargen(Sockets& so, int fd, Conn& c) {
+    const std::string& text = chargen_text();
+    for (;;) {
+      auto at = static_cast<std::size_t>(c.sent % kChargenPeriod);
+      auto n = so.send(fd, as_bytes(std::string_view(text).substr(at)), 0);
+      if (!n) {
+        if (n.error() != Errno::Again) return false;
+        break;
       }
+      c.sent += *n;
+    }
+    for (;;) {
+      auto n = so.recv(fd, MutBytes(buf_), 0);
+      if (!n) return n.error() == Errno::Again;
+      if (*n == 0) return false;  // the peer closed: so do we
     }
   }
 
