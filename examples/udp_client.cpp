@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "int_arg.hpp"
 #include "phy/tap_device.hpp"
 #include "tapir/bsd.hpp"
 
@@ -42,9 +43,9 @@ int main(int argc, char** argv) {
     else if (flag == "--ip" && has_value)
       ip = argv[++i];
     else if (flag == "--count" && has_value)
-      count = std::atoi(argv[++i]);
+      count = int_arg("udp_client", "--count", argv[++i], 0, 1000000);
     else if (flag == "--timeout-ms" && has_value)
-      timeout_ms = std::atoi(argv[++i]);
+      timeout_ms = int_arg("udp_client", "--timeout-ms", argv[++i], 1, 3600000);
     else if (flag == "--broadcast")
       broadcast = true;
     else if (flag == "--no-reply")
@@ -61,7 +62,8 @@ int main(int argc, char** argv) {
                  "                  [--broadcast] [--no-reply] SERVER PORT\n");
     return 2;
   }
-  server.sin_port = htons(static_cast<uint16_t>(std::atoi(args[1].c_str())));
+  server.sin_port =
+      htons(static_cast<uint16_t>(int_arg("udp_client", "PORT", args[1].c_str(), 1, 65535)));
   tapir::StackConfig config;
   config.address = *cidr;
   tapir::Runtime runtime(
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
   if (broadcast && bsd::setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on) < 0) {
     die("setsockopt SO_BROADCAST");
   }
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  timeval tv{timeout_ms / 1000, static_cast<suseconds_t>(timeout_ms % 1000) * 1000};
   if (bsd::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) die("setsockopt");
   if (bsd::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server) < 0) die("connect");
 

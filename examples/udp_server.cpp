@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "int_arg.hpp"
 #include "phy/tap_device.hpp"
 #include "tapir/bsd.hpp"
 
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
     else if (flag == "--ip")
       ip = argv[i + 1];
     else if (flag == "--port")
-      port = std::atoi(argv[i + 1]);
+      port = int_arg("udp_server", "--port", argv[i + 1], 1, 65535);
     else if (flag == "--group")
       group = argv[i + 1];
     else {

@@ -71,7 +71,7 @@ std::string describe(const CounterChange& c) {
   std::string_view verb;
   std::string_view rest = c.help;
   auto colon = c.help.find(": ");
-  if (colon != std::string_view::npos && colon <= 20 &&
+  if (colon <= 20 &&  // npos is larger
       c.help.substr(0, colon).find('(') == std::string_view::npos) {
     verb = c.help.substr(0, colon);
     rest = c.help.substr(colon + 2);

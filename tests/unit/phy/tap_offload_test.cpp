@@ -135,7 +135,7 @@ void check_offload_receive(int sock, TapDevice& tap) {
   expect(info.checksum_unverified, "the kernel left the UDP checksum to offload");
   expect(!info.superframe, "a small datagram is not a superframe");
   Checksum pseudo;
-  pseudo.add_pseudo_header(Ipv4Addr(kTapIp), Ipv4Addr(kPeerIp), 17, 108);
+  pseudo.add_pseudo_header(Ipv4Addr{kTapIp}, Ipv4Addr{kPeerIp}, 17, 108);
   expect(load_be16(f, 40) == static_cast<std::uint16_t>(~pseudo.finish()),
          "the checksum field holds the pseudo-header sum");
   expect(tap.stats().rx_checksum_partial >= 1, "rx_checksum_partial counted");
@@ -169,7 +169,7 @@ std::vector<std::byte> tcp_superframe(const std::array<std::uint8_t, 6>& tap_mac
   store_be16(tcp, 14, 65535);
   for (std::size_t i = 0; i < kPayload; ++i) store_u8(tcp, 20 + i, static_cast<std::uint8_t>(i));
   Checksum pseudo;
-  pseudo.add_pseudo_header(Ipv4Addr(kPeerIp), Ipv4Addr(kFarIp), 6,
+  pseudo.add_pseudo_header(Ipv4Addr{kPeerIp}, Ipv4Addr{kFarIp}, 6,
                            static_cast<std::uint16_t>(tcp.size()));
   store_be16(tcp, 16, static_cast<std::uint16_t>(~pseudo.finish()));
   return f;
@@ -202,7 +202,7 @@ void check_transmit_gso(int sock, TapDevice& tap) {
     expect(load_u8(seg, 22) == 63, which + " was forwarded (TTL 63)");
     auto view = wire::TcpView::checked(Bytes(seg).subspan(34));
     expect(bool(view), which + " parses");
-    auto repr = wire::TcpRepr::parse(*view, Ipv4Addr(kPeerIp), Ipv4Addr(kFarIp));
+    auto repr = wire::TcpRepr::parse(*view, Ipv4Addr{kPeerIp}, Ipv4Addr{kFarIp});
     expect(bool(repr), which + " has a complete, valid TCP checksum");
     expect(repr->seq == 1000000 + 1000 * i, which + " sequence number");
     expect(load_u8(repr->payload, 0) == static_cast<std::uint8_t>(1000 * i), which + " payload");
