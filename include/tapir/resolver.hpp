@@ -4,10 +4,11 @@
 //  1. numeric: a dotted quad ("10.0.0.1");
 //  2. the hosts table: `localhost` (127.0.0.1) built in, plus a hosts(5) file when one is
 //     configured (none by default);
-//  3. DNS: a stub resolver (RFC 1035 §4, §7) asking the configured nameserver over
-//     tapir's UDP for A records: one question, recursion desired, a random query ID,
-//     the response's ID and question checked, CNAME chains inside the answer followed.
-//     Each attempt waits `timeout`; after `attempts` unanswered queries: EAI_AGAIN.
+//  3. DNS: the stub resolver of include/tapir/dns_client.hpp (RFC 1035 §4, §7), run on
+//     the current Runtime's stack, asking the configured nameserver over tapir's UDP for
+//     A records: one question, recursion desired, a random query ID, the response's ID
+//     and question checked, CNAME chains inside the answer followed. Each attempt waits
+//     `timeout`; after `attempts` unanswered queries: EAI_AGAIN.
 // Errors: EAI_NONAME (NXDOMAIN, no A record, not numeric with AI_NUMERICHOST),
 // EAI_AGAIN (timeout, SERVFAIL, nameserver unreachable), EAI_FAIL (malformed or
 // truncated answer, other RCODEs), EAI_FAMILY, EAI_SOCKTYPE, EAI_SERVICE, EAI_OVERFLOW.
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "tapir/address.hpp"
+#include "tapir/dns_client.hpp"
 #include "tapir/random.hpp"
 #include "tapir/result.hpp"
 #include "tapir/time.hpp"
@@ -35,11 +37,9 @@ namespace tapir {
 
 struct ResolverConfig {
   std::optional<Ipv4Addr> nameserver;  // none: names outside the hosts table fail (EAI_NONAME)
-  std::uint16_t port = 53;
-  // Per attempt. RFC 1035 §4.2.1 leaves the retransmission interval to the resolver;
-  // 2 s and 3 attempts are close to glibc's resolv.conf defaults (5 s, 2 attempts).
-  Duration timeout = std::chrono::seconds(2);
-  int attempts = 3;
+  std::uint16_t port = dns::kPort;
+  Duration timeout = dns::kDefaultTimeout;  // per attempt
+  int attempts = dns::kDefaultAttempts;
   std::optional<std::string> hosts_path;  // a hosts(5) file; none by default
   std::uint64_t seed = 1;                 // query IDs
 };
@@ -59,12 +59,15 @@ class Resolver {
 
   // Every IPv4 address of `name` (numeric, hosts table, then DNS), or an EAI_* error.
   Result<std::vector<Ipv4Addr>, int> resolve(std::string_view name);
-  // The DNS step alone (no numeric or hosts lookup), for `tapir resolve`.
+  // The steps that need no network: a numeric name, then the hosts table; nullopt when
+  // the name is in neither (`tapir resolve` then asks DNS with dns::Client itself).
+  std::optional<std::vector<Ipv4Addr>> resolve_local(std::string_view name) const;
+  // The DNS step alone (no numeric or hosts lookup): a dns::Client on the current
+  // Runtime's stack, waited for in the calling thread.
   Result<std::vector<Ipv4Addr>, int> query_dns(std::string_view name);
 
  private:
   std::optional<std::vector<Ipv4Addr>> from_hosts(std::string_view name) const;
-  std::uint16_t next_id();
 
   ResolverConfig cfg_;
   std::vector<std::pair<Ipv4Addr, std::string>> hosts_;

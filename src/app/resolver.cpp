@@ -1,7 +1,9 @@
-// getaddrinfo/getnameinfo and the DNS stub resolver (RFC 1035 §4, §7) over tapir::bsd.
+// getaddrinfo/getnameinfo over tapir::bsd; the DNS step is dns::Client
+// (include/tapir/dns_client.hpp) run on the current Runtime's stack.
 #include "tapir/resolver.hpp"
 
 #include <arpa/inet.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <charconv>
@@ -12,6 +14,7 @@
 
 #include "tapir/bsd.hpp"
 #include "tapir/socket.hpp"
+#include "time/steady_clock.hpp"
 #include "wire/dns.hpp"
 
 namespace tapir {
@@ -19,8 +22,6 @@ namespace tapir {
 namespace {
 
 constexpr Ipv4Addr kLoopback = Ipv4Addr::from_octets(127, 0, 0, 1);
-// RFC 1034 §3.6.2 asks resolvers to guard against CNAME loops; 8 links is plenty.
-constexpr int kMaxCnameChain = 8;
 
 // A few services(5) names for the in-process services and common peers.
 constexpr std::pair<std::string_view, std::uint16_t> kServices[] = {
@@ -40,76 +41,25 @@ std::optional<std::uint16_t> service_port(std::string_view s, bool numeric_only)
   return std::nullopt;
 }
 
-// One DNS exchange's outcome, before mapping to EAI_*.
-Result<std::vector<Ipv4Addr>, int> answer_of(const wire::DnsMessage& m, std::string_view qname) {
-  // RFC 1035 §4.1.1: TC set means the answer did not fit; a stub over UDP cannot use it.
-  if (m.truncated) return EAI_FAIL;
-  switch (m.rcode) {
-    case wire::dns::Rcode::NoError:
-      break;
-    case wire::dns::Rcode::NxDomain:
-      return EAI_NONAME;
-    case wire::dns::Rcode::ServFail:
-      return EAI_AGAIN;
-    default:
-      return EAI_FAIL;
+// The Resolver's one Rng, shared by the threads that resolve at the same time (each
+// dns::Client draws from it under the runtime's mutex, but two threads may use two runtimes).
+class LockedRng final : public Rng {
+ public:
+  LockedRng(Rng& inner, std::mutex& mu) : inner_(inner), mu_(mu) {}
+  std::uint64_t next_u64() override {
+    std::lock_guard lk(mu_);
+    return inner_.next_u64();
   }
-  // RFC 1034 §3.6.2 / §5.2.2: the answer may start with CNAMEs from the name asked for;
-  // follow them inside the answer section, then take the A records of the final name.
-  std::string name(qname);
-  for (int hop = 0; hop <= kMaxCnameChain; ++hop) {
-    auto cname = std::find_if(m.answers.begin(), m.answers.end(), [&](const auto& r) {
-      return r.cname && wire::dns_name_equal(r.name, name);
-    });
-    if (cname == m.answers.end()) break;
-    if (hop == kMaxCnameChain) return EAI_FAIL;
-    name = *cname->cname;
-  }
-  std::vector<Ipv4Addr> out;
-  for (const auto& r : m.answers) {
-    if (r.a && wire::dns_name_equal(r.name, name)) out.push_back(*r.a);
-  }
-  if (out.empty()) return EAI_NONAME;
-  return out;
-}
 
-// The response is ours: a response, our ID, and our one question (RFC 1035 §7.3).
-bool matches_query(const wire::DnsMessage& m, std::uint16_t id, std::string_view qname) {
-  return m.response && m.id == id && m.questions.size() == 1 &&
-         wire::dns_name_equal(m.questions[0].name, qname) &&
-         m.questions[0].type == wire::dns::kTypeA && m.questions[0].klass == wire::dns::kClassIn;
-}
+ private:
+  Rng& inner_;
+  std::mutex& mu_;
+};
 
-void set_timeout(int fd, std::chrono::steady_clock::duration left) {
-  auto us = std::max<std::int64_t>(
-      1, std::chrono::duration_cast<std::chrono::microseconds>(left).count());
-  timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
-  bsd::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-}
-
-// Sends the query and waits up to `timeout` for its answer. nullopt: no answer in time.
-std::optional<Result<std::vector<Ipv4Addr>, int>> exchange(int fd, std::uint16_t id,
-                                                           std::string_view name,
-                                                           Duration timeout) {
-  auto query = wire::dns_query(id, name).emit();
-  if (bsd::send(fd, query.data(), query.size(), 0) < 0) return std::nullopt;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::vector<std::byte> buf(65535);
-  for (;;) {
-    auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= std::chrono::steady_clock::duration::zero()) return std::nullopt;
-    set_timeout(fd, left);
-    auto n = bsd::recv(fd, buf.data(), buf.size(), 0);
-    if (n < 0) {
-      // EAGAIN: the attempt timed out; ECONNREFUSED: the nameserver's port is closed.
-      return std::nullopt;
-    }
-    auto m = wire::DnsMessage::parse(Bytes(buf).first(static_cast<std::size_t>(n)));
-    if (!m) return Result<std::vector<Ipv4Addr>, int>(EAI_FAIL);
-    // RFC 1035 §7.3: a response that is not for our query is discarded; keep waiting.
-    if (!matches_query(*m, id, name)) continue;
-    return answer_of(*m, name);
-  }
+// Milliseconds for poll(2) until `deadline`, rounded up so that the wait never ends early.
+int poll_timeout_ms(Instant deadline, Instant now) {
+  const auto us = std::max<std::int64_t>(0, (deadline - now).count());
+  return static_cast<int>(std::min<std::int64_t>((us + 999) / 1000, 3'600'000));
 }
 
 addrinfo* new_entry(Ipv4Addr a, std::uint16_t port, int socktype, const char* canon) {
@@ -154,13 +104,6 @@ Resolver::Resolver(ResolverConfig cfg) : cfg_(std::move(cfg)), rng_(cfg_.seed) {
   }
 }
 
-std::uint16_t Resolver::next_id() {
-  // RFC 5452 §4.3: an unpredictable ID makes off-path spoofing harder (seeded here, so
-  // runs are reproducible; the seed is the caller's choice).
-  std::lock_guard lk(rng_mutex_);
-  return static_cast<std::uint16_t>(rng_.next_u32());
-}
-
 std::optional<std::vector<Ipv4Addr>> Resolver::from_hosts(std::string_view name) const {
   std::vector<Ipv4Addr> out;
   for (const auto& [a, n] : hosts_) {
@@ -172,32 +115,55 @@ std::optional<std::vector<Ipv4Addr>> Resolver::from_hosts(std::string_view name)
   return out;
 }
 
-Result<std::vector<Ipv4Addr>, int> Resolver::resolve(std::string_view name) {
+std::optional<std::vector<Ipv4Addr>> Resolver::resolve_local(std::string_view name) const {
   if (auto a = Ipv4Addr::parse(name)) return std::vector<Ipv4Addr>{*a};
-  if (auto h = from_hosts(name)) return *h;
+  return from_hosts(name);
+}
+
+Result<std::vector<Ipv4Addr>, int> Resolver::resolve(std::string_view name) {
+  if (auto local = resolve_local(name)) return *local;
   return query_dns(name);
 }
 
 Result<std::vector<Ipv4Addr>, int> Resolver::query_dns(std::string_view name) {
-  if (!cfg_.nameserver || !wire::dns_valid_name(name)) return EAI_NONAME;
-  int fd = bsd::socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0) return EAI_SYSTEM;
-  // Connected, so that only the nameserver's datagrams arrive and its ICMP port
-  // unreachable surfaces as ECONNREFUSED instead of a silent timeout.
-  auto ns = make_sockaddr(*cfg_.nameserver, cfg_.port);
-  if (bsd::connect(fd, reinterpret_cast<const sockaddr*>(&ns), sizeof ns) < 0) {
-    int e = errno;
-    bsd::close(fd);
-    errno = e;
+  if (!cfg_.nameserver) return EAI_NONAME;
+  Runtime* rt = bsd::current();
+  if (!rt) {
+    errno = ENETDOWN;  // as every facade call without a runtime
     return EAI_SYSTEM;
   }
-  std::optional<Result<std::vector<Ipv4Addr>, int>> got;
-  for (int attempt = 0; attempt < std::max(1, cfg_.attempts) && !got; ++attempt) {
-    got = exchange(fd, next_id(), name, cfg_.timeout);
+  // The client runs inside the stack's thread discipline: every call into it is made under
+  // the runtime's mutex (with_stack), and between calls this thread waits in bsd::poll on
+  // the client's socket until something arrives or the attempt's deadline. The client's
+  // Instants come from this clock; it never hands them to the stack.
+  LockedRng ids(rng_, rng_mutex_);
+  const dns::ClientConfig cc{.nameserver = *cfg_.nameserver,
+                             .port = cfg_.port,
+                             .timeout = cfg_.timeout,
+                             .attempts = cfg_.attempts};
+  SteadyClock clock;
+  std::optional<dns::Client> client;
+  std::optional<Instant> due;
+  int fd = -1;
+  rt->with_stack([&](Stack& s) {
+    client.emplace(s.sockets(), ids, cc);
+    client->start(name, clock.now());
+    due = client->next_deadline();
+    fd = client->fd();
+  });
+  while (due) {
+    pollfd p{fd, POLLIN, 0};
+    (void)bsd::poll(&p, 1, poll_timeout_ms(*due, clock.now()));
+    rt->with_stack([&](Stack&) {
+      client->step(clock.now());
+      due = client->next_deadline();
+    });
   }
-  bsd::close(fd);
-  if (!got) return EAI_AGAIN;
-  return *got;
+  const dns::Answer answer = client->answer();
+  const Errno cause = client->system_error();
+  rt->with_stack([&](Stack&) { client.reset(); });
+  if (!answer && answer.error() == EAI_SYSTEM) errno = static_cast<int>(cause);
+  return answer;
 }
 
 int Resolver::getaddrinfo(const char* node, const char* service, const addrinfo* hints,
