@@ -7,6 +7,7 @@
 
 #include "app/annotator.hpp"
 #include "app/frame_compare.hpp"
+#include "app/resolve_task.hpp"
 #include "app/services.hpp"
 #include "phy/pcapng_writer.hpp"
 #include "phy/queue_device.hpp"
@@ -177,6 +178,36 @@ std::string golden_diff(const std::string& golden_path, const std::string& golde
       golden_path, i + 1, g.size(), a.size(), at(g, i), at(a, i));
 }
 
+// The sidecar's client, as `tapir resolve` runs it (app/resolve.cpp), after the services in
+// the same tick.
+ServiceTick with_client(ServiceTick services, std::shared_ptr<ResolveTask> client) {
+  return [services = std::move(services), client = std::move(client)](Instant now) {
+    auto due = services ? services(now) : std::optional<Instant>{};
+    return earliest(due, client->tick(now));
+  };
+}
+
+// The trace's last line: what the client got, and when.
+std::string client_line(const ClientOutcome& o, Instant start) {
+  if (!o.answer)
+    return fmt::format("client: {} -> no answer by the end of the recording\n", o.what);
+  return fmt::format("client: {} -> {} at {}\n", o.what, dns::to_string(*o.answer),
+                     seconds(*o.at - start));
+}
+
+// Empty when the client answered as the sidecar expects (or nothing is expected).
+std::string client_diff(const Sidecar& sc, const ReplayResult& r) {
+  if (!sc.client || !sc.client->expect) return {};
+  const auto& want = *sc.client->expect;
+  if (!r.client || !r.client->answer) {
+    return fmt::format("  client: {} got no answer by the end of the recording (expected {})\n",
+                       sc.client->what(), dns::to_string(want));
+  }
+  if (dns::same_answer(*r.client->answer, want)) return {};
+  return fmt::format("  client: {} answered {}, expected {}\n", sc.client->what(),
+                     dns::to_string(*r.client->answer), dns::to_string(want));
+}
+
 }  // namespace
 
 ServiceFactory serve_services() {
@@ -266,6 +297,15 @@ ReplayResult run_replay(const Fixture& f, const ReplayOptions& options) {
       throw FixtureError(sc.path + ": " + e.what());
     }
   }
+  std::shared_ptr<ResolveTask> client;
+  if (sc.client) {
+    const auto& c = *sc.client;
+    client = std::make_shared<ResolveTask>(
+        stack, c.name,
+        dns::ClientConfig{.nameserver = c.nameserver, .timeout = c.timeout, .attempts = c.attempts},
+        c.at);
+    tick = with_client(std::move(tick), client);
+  }
 
   std::vector<std::string> problems;
   std::size_t next = 0;
@@ -297,7 +337,10 @@ ReplayResult run_replay(const Fixture& f, const ReplayOptions& options) {
     std::optional<Instant> arrival;
     if (next < inputs.size()) arrival = inputs[next].time;
     auto t = earliest(due, arrival);
-    if (!t || *t > end) break;
+    // The recording ends with its last frame, or, for a client still waiting for its answer
+    // then (a silent nameserver), when the client gives up: `tapir resolve` ran until then.
+    const bool client_waiting = client && !client->done();
+    if (!t || (*t > end && !client_waiting)) break;
     const Instant at = std::max(*t, clock.now());
     polls_here = at == clock.now() ? polls_here + 1 : 0;
     if (polls_here > kMaxPollsPerInstant) {
@@ -311,6 +354,12 @@ ReplayResult run_replay(const Fixture& f, const ReplayOptions& options) {
   if (pcapng) pcapng->flush(clock.now());
   ReplayResult result = trace.take();
   result.problems = std::move(problems);
+  if (client) {
+    ClientOutcome o{sc.client->what(), std::nullopt, client->finished_at()};
+    if (client->done()) o.answer = client->answer();
+    result.trace += client_line(o, start);
+    result.client = std::move(o);
+  }
   return result;
 }
 
@@ -376,15 +425,20 @@ Verdict check_replay(const Fixture& f, const ReplayResult& r,
     diff += fmt::format("  ... and {} more frames differ\n", bad_frames - kMaxFrameDiffs);
   }
   for (const auto& p : r.problems) diff += "  " + p + "\n";
+  const std::string client = client_diff(sc, r);
+  diff += client;
   const bool golden_ok = !golden || *golden == r.trace;
   if (!golden_ok) diff += golden_diff(f.trace_path, *golden, r.trace);
 
   Verdict v;
-  v.pass = bad_frames == 0 && r.problems.empty() && golden_ok;
+  v.pass = bad_frames == 0 && r.problems.empty() && client.empty() && golden_ok;
   v.report = fmt::format(
       "{} {}: {} peer frames replayed; {} frames sent, {} recorded ({} identical{})",
       v.pass ? "PASS" : "FAIL", f.capture_path, peer_frames, r.sent.size(), expected.size(), exact,
       by_field > 0 ? fmt::format(", {} equal but for ignored fields", by_field) : "");
+  if (sc.client && sc.client->expect) {
+    v.report += client.empty() ? "; client answer as expected" : "; client answer differs";
+  }
   if (golden) v.report += golden_ok ? "; trace matches" : "; trace differs";
   v.report += '\n';
   v.report += diff;

@@ -11,7 +11,10 @@
 // capture is tapir's when its source MAC is the sidecar's `mac`; every other frame came from
 // the peer's side of the wire. check_replay() then compares the frames sent with the frames
 // tapir sent in the recording -- byte for byte, or field by field where the sidecar's
-// `ignore` names exceptions -- and the rendered trace with the golden file.
+// `ignore` names exceptions -- and the rendered trace with the golden file. A fixture
+// whose sidecar names a `client` (tapir as a DNS client, app/resolve_task.hpp) has that
+// client re-run on the replay's clock, and its answer checked against the sidecar's
+// `expect`.
 //
 // Nothing here reads a clock or draws a random number outside the stack's seeded Rng: the
 // same fixture always replays to the same output, byte for byte.
@@ -26,6 +29,7 @@
 
 #include "app/sidecar.hpp"
 #include "phy/pcap_reader.hpp"
+#include "tapir/dns_client.hpp"
 #include "tapir/stack.hpp"
 
 namespace tapir::app {
@@ -65,11 +69,19 @@ struct ReplayFrame {
   std::vector<std::byte> bytes;
 };
 
+// What the sidecar's `client` did in the replay.
+struct ClientOutcome {
+  std::string what;                   // "resolve tapir.test via 10.0.0.1"
+  std::optional<dns::Answer> answer;  // nullopt: no answer by the end of the recording
+  std::optional<Instant> at;          // when the answer came
+};
+
 struct ReplayResult {
-  std::vector<ReplayFrame> sent;      // every frame the replayed stack sent, in order
-  std::string trace;                  // the conversation in golden-trace form
-  std::vector<std::string> problems;  // replay could not follow the recording (e.g. a stack
-                                      // that keeps asking to be polled at one instant)
+  std::vector<ReplayFrame> sent;        // every frame the replayed stack sent, in order
+  std::string trace;                    // the conversation in golden-trace form
+  std::vector<std::string> problems;    // replay could not follow the recording (e.g. a stack
+                                        // that keeps asking to be polled at one instant)
+  std::optional<ClientOutcome> client;  // set when the sidecar names a client
 };
 
 struct ReplayOptions {
@@ -79,9 +91,9 @@ struct ReplayOptions {
   std::optional<std::string> pcapng_path;
 };
 
-// Replays the fixture on a fresh stack. Throws FixtureError when the sidecar names services
-// that `options.services` cannot provide, phy::DeviceError when the pcapng file cannot be
-// written.
+// Replays the fixture on a fresh stack, with the sidecar's services and client. Throws
+// FixtureError when the sidecar names services that `options.services` cannot provide,
+// phy::DeviceError when the pcapng file cannot be written.
 ReplayResult run_replay(const Fixture& f, const ReplayOptions& options = {});
 
 struct Verdict {
@@ -89,8 +101,8 @@ struct Verdict {
   std::string report;  // "PASS ..." or "FAIL ..." followed by the diff, newline-terminated
 };
 
-// Compares the replay with the recording and, when `golden` holds the golden trace's text,
-// the trace with it.
+// Compares the replay with the recording, the client's answer with the sidecar's `expect`
+// and, when `golden` holds the golden trace's text, the trace with it.
 Verdict check_replay(const Fixture& f, const ReplayResult& r,
                      const std::optional<std::string>& golden);
 

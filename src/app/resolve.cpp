@@ -1,13 +1,15 @@
-// `tapir resolve NAME --nameserver ADDR`: brings the stack up on a TAP, asks the
-// nameserver for NAME's A records through tapir's own UDP (the Resolver over the blocking
-// facade), prints them like host(1) and exits.
+// `tapir resolve NAME --nameserver ADDR`: a numeric NAME or one in --hosts is answered at
+// once; otherwise it brings the stack up on a TAP, asks the nameserver for NAME's A records
+// through tapir's own UDP (dns::Client in the stack's thread, app/resolve_task.hpp), prints
+// them like host(1) and exits. With --pcap and --seed the recording is what replay
+// reproduces from a sidecar's `client = resolve NAME via ADDR` (docs/replay.md).
+#include <csignal>
 #include <cstdio>
 
 #include "app/commands.hpp"
-#include "app/stack_options.hpp"
-#include "tapir/bsd.hpp"
+#include "app/resolve_task.hpp"
+#include "app/session.hpp"
 #include "tapir/resolver.hpp"
-#include "time/steady_clock.hpp"
 
 namespace tapir::app {
 
@@ -28,6 +30,15 @@ constexpr std::string_view kSynopsis = "NAME [OPTIONS]";
 constexpr std::string_view kDescription =
     "Looks NAME up (numeric, hosts table, then DNS A records over tapir's UDP) and prints\n"
     "its addresses. Exit status 1 when the name does not resolve.";
+
+int print(const std::string& name, const dns::Answer& addrs) {
+  if (!addrs) {
+    std::fprintf(stderr, "tapir resolve: %s: %s\n", name.c_str(), ::gai_strerror(addrs.error()));
+    return 1;
+  }
+  for (auto a : *addrs) std::printf("%s has address %s\n", name.c_str(), a.to_string().c_str());
+  return 0;
+}
 }  // namespace
 
 int cmd_resolve(int argc, char** argv) {
@@ -50,21 +61,30 @@ int cmd_resolve(int argc, char** argv) {
   if (auto v = args.get("--attempts")) {
     rc.attempts = static_cast<int>(parse_uint_flag("--attempts", *v, 1, 100));
   }
-  StackSetup setup = parse_stack_flags(args);
-  rc.seed = setup.config.seed;
-  apply_log_level(setup.log_level);
-  Resolver resolver(rc);
-  SteadyClock clock;
-  DeviceChain devices = open_devices(setup, &clock);
-  Runtime runtime(devices.top(), setup.config);
-  bsd::ScopedUse use(runtime);
-  auto addrs = resolver.resolve(name);
-  if (!addrs) {
-    std::fprintf(stderr, "tapir resolve: %s: %s\n", name.c_str(), ::gai_strerror(addrs.error()));
+  const Resolver local(rc);
+  if (auto addrs = local.resolve_local(name)) return print(name, *addrs);
+  if (!rc.nameserver) return print(name, EAI_NONAME);
+
+  Session s(args);
+  std::fputs(s.devices.capture_banner().c_str(), stdout);
+  std::fflush(stdout);
+  ResolveTask task(*s.stack, name,
+                   {.nameserver = *rc.nameserver,
+                    .port = rc.port,
+                    .timeout = rc.timeout,
+                    .attempts = rc.attempts});
+  s.loop->on_tick([&](Instant now) {
+    auto due = task.tick(now);
+    if (task.done()) s.loop->stop();
+    return due;
+  });
+  const int sig = s.loop->run();
+  if (!task.done()) {
+    std::fprintf(stderr, "tapir resolve: %s: %s before an answer came\n", name.c_str(),
+                 sig == SIGINT ? "interrupted" : "terminated");
     return 1;
   }
-  for (auto a : *addrs) std::printf("%s has address %s\n", name.c_str(), a.to_string().c_str());
-  return 0;
+  return print(name, task.answer());
 }
 
 }  // namespace tapir::app

@@ -9,13 +9,19 @@
 #include <fstream>
 #include <sstream>
 
+#include "wire/dns.hpp"
+
 namespace tapir::app {
 
 namespace {
 
-constexpr std::string_view kKeys[] = {
-    "mac",          "ip",     "gateway",           "mtu",         "seed",    "peer", "services",
-    "clock_origin", "ignore", "time_tolerance_ms", "description", "recorded"};
+constexpr std::string_view kKeys[] = {"mac",          "ip",     "gateway",           "mtu",
+                                      "seed",         "peer",   "services",          "client",
+                                      "clock_origin", "ignore", "time_tolerance_ms", "description",
+                                      "recorded"};
+constexpr std::string_view kClientForm =
+    "'resolve NAME via ADDR [at start|SECONDS] [timeout MS] [attempts N] "
+    "[expect ADDR,...|EAI_NAME]'";
 constexpr std::string_view kRequired[] = {"mac", "ip", "seed", "peer"};
 
 std::string_view trim(std::string_view s) {
@@ -34,6 +40,17 @@ std::vector<std::string> split_list(std::string_view v) {
     if (!item.empty()) out.emplace_back(item);
     if (comma == std::string_view::npos) break;
     v.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::vector<std::string_view> split_words(std::string_view v) {
+  std::vector<std::string_view> out;
+  while (!v.empty()) {
+    auto end = v.find_first_of(" \t");
+    if (end != 0) out.push_back(v.substr(0, end));
+    if (end == std::string_view::npos) break;
+    v.remove_prefix(end + 1);
   }
   return out;
 }
@@ -138,6 +155,8 @@ class Parser {
           bad(name, "a comma-separated list of service names, like echo,discard");
         }
       }
+    } else if (key_ == "client") {
+      s_.client = parse_client(v);
     } else if (key_ == "clock_origin") {
       s_.clock_origin_us = parse_seconds_us(v);
       if (!s_.clock_origin_us) bad(v, "seconds since 1970 with up to 6 decimals");
@@ -159,6 +178,58 @@ class Parser {
     }
   }
 
+  ClientSpec parse_client(std::string_view v) const {
+    auto w = split_words(v);
+    if (w.size() < 4 || w[0] != "resolve" || w[2] != "via") bad(v, kClientForm);
+    ClientSpec c;
+    if (!wire::dns_valid_name(w[1])) bad(w[1], "a host name to resolve, like tapir.test");
+    c.name = std::string(w[1]);
+    auto ns = Ipv4Addr::parse(w[3]);
+    if (!ns) bad(w[3], "the nameserver's IPv4 address, like 10.0.0.1");
+    c.nameserver = *ns;
+    std::vector<std::string_view> options;
+    for (std::size_t i = 4; i < w.size(); i += 2) {
+      const auto opt = w[i];
+      if (std::find(options.begin(), options.end(), opt) != options.end()) {
+        fail(fmt::format("{}: '{}' given twice", key_, opt));
+      }
+      options.push_back(opt);
+      if (i + 1 == w.size()) bad(v, fmt::format("a value after '{}' in {}", opt, kClientForm));
+      const auto val = w[i + 1];
+      std::uint64_t n = 0;
+      if (opt == "at") {
+        if (val == "start") continue;
+        auto us = parse_seconds_us(val);
+        if (!us) bad(val, "'at start' or 'at SECONDS' (since clock_origin, up to 6 decimals)");
+        c.at = Instant::from_micros(*us);
+      } else if (opt == "timeout") {
+        if (!parse_u64(val, n) || n < 1 || n > 600'000) bad(val, "milliseconds from 1 to 600000");
+        c.timeout = std::chrono::milliseconds(n);
+      } else if (opt == "attempts") {
+        if (!parse_u64(val, n) || n < 1 || n > 100) bad(val, "a number of queries from 1 to 100");
+        c.attempts = static_cast<int>(n);
+      } else if (opt == "expect") {
+        c.expect = parse_expect(val);
+      } else {
+        bad(opt, fmt::format("one of at, timeout, attempts, expect in {}", kClientForm));
+      }
+    }
+    return c;
+  }
+
+  dns::Answer parse_expect(std::string_view val) const {
+    if (auto e = dns::eai_from_name(val)) return *e;
+    std::vector<Ipv4Addr> addrs;
+    for (const auto& item : split_list(val)) {
+      auto a = Ipv4Addr::parse(item);
+      if (!a)
+        bad(val, "addresses like 10.0.0.42,10.0.0.43 (no spaces) or an error like EAI_NONAME");
+      addrs.push_back(*a);
+    }
+    if (addrs.empty()) bad(val, "addresses like 10.0.0.42,10.0.0.43 or an error like EAI_NONAME");
+    return addrs;
+  }
+
   std::string path_;
   std::size_t line_ = 0;
   std::string key_;
@@ -167,6 +238,35 @@ class Parser {
 };
 
 }  // namespace
+
+std::string ClientSpec::what() const {
+  return fmt::format("resolve {} via {}", name, nameserver.to_string());
+}
+
+std::string ClientSpec::to_string() const {
+  std::string out = what();
+  if (at) {
+    const auto us = at->micros();
+    out += fmt::format(" at {}.{:06}", us / 1'000'000, us % 1'000'000);
+  } else {
+    out += " at start";
+  }
+  if (timeout != dns::kDefaultTimeout) {
+    out += fmt::format(" timeout {}",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+  }
+  if (attempts != dns::kDefaultAttempts) out += fmt::format(" attempts {}", attempts);
+  if (expect) {
+    if (*expect) {
+      std::vector<std::string> addrs;
+      for (auto a : **expect) addrs.push_back(a.to_string());
+      out += fmt::format(" expect {}", fmt::join(addrs, ","));
+    } else {
+      out += fmt::format(" expect {}", dns::eai_name(expect->error()));
+    }
+  }
+  return out;
+}
 
 bool Sidecar::ignores(std::string_view field) const {
   return std::find(ignore.begin(), ignore.end(), field) != ignore.end();
@@ -232,6 +332,7 @@ std::string format_sidecar(const Sidecar& s) {
   put("seed", std::to_string(s.config.seed));
   put("peer", s.peer.to_string());
   if (!s.services.empty()) put("services", fmt::format("{}", fmt::join(s.services, ",")));
+  if (s.client) put("client", s.client->to_string());
   if (s.clock_origin_us) {
     put("clock_origin",
         fmt::format("{}.{:06}", *s.clock_origin_us / 1'000'000, *s.clock_origin_us % 1'000'000));

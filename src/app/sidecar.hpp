@@ -10,6 +10,8 @@
 //   seed = 1                      the --seed of the recorded run
 //   peer = 02:00:00:00:00:01      the peer's MAC (the Linux side of the TAP)
 //   services = echo               optional, comma-separated, as `tapir serve --services`
+//   client = resolve tapir.test via 10.0.0.1 at start expect 10.0.0.42
+//                                 optional: a client the replay starts (ClientSpec below)
 //   clock_origin = 1767000000.000123   optional: wall time of the stack's Instant 0
 //   ignore = ipv4.id, time        optional: fields compared by nothing but their presence
 //   time_tolerance_ms = 50        optional: how far a sent frame may move in time
@@ -26,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tapir/dns_client.hpp"
 #include "tapir/stack_config.hpp"
 
 namespace tapir::app {
@@ -34,11 +37,32 @@ struct SidecarError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// `client = resolve NAME via ADDR [at start|SECONDS] [timeout MS] [attempts N]
+//            [expect ADDR,ADDR...|EAI_NAME]`: the replay runs `tapir resolve NAME
+// --nameserver ADDR` (app/resolve_task.hpp) on its clock and, with `expect`, checks its
+// answer.
+struct ClientSpec {
+  std::string name;
+  Ipv4Addr nameserver;
+  // On the recording's clock (seconds since clock_origin); nullopt ("at start"): right
+  // after the first poll, when `tapir resolve` starts it.
+  std::optional<Instant> at;
+  Duration timeout = dns::kDefaultTimeout;
+  int attempts = dns::kDefaultAttempts;
+  std::optional<dns::Answer> expect;
+
+  // "resolve tapir.test via 10.0.0.1": what the client does, for reports and traces.
+  std::string what() const;
+  // The key's value, as parse_sidecar reads it.
+  std::string to_string() const;
+};
+
 struct Sidecar {
   std::string path;
   StackConfig config;  // mac, address, gateway, mtu, seed; the rest at their defaults
   MacAddr peer;
   std::vector<std::string> services;
+  std::optional<ClientSpec> client;
   std::optional<std::int64_t> clock_origin_us;  // microseconds since 1970
   std::vector<std::string> ignore;
   Duration time_tolerance = std::chrono::milliseconds(50);

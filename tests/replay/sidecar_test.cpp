@@ -128,3 +128,91 @@ TEST_CASE("sidecar: NAME.pcap finds NAME.sidecar", "[replay][sidecar]") {
   CHECK(app::sidecar_path_for("a.b/ping.pcapng") == "a.b/ping.sidecar");
   CHECK(app::sidecar_path_for("a.b/ping") == "a.b/ping.sidecar");
 }
+
+TEST_CASE("sidecar: client, the DNS lookup a replay runs", "[replay][sidecar][client]") {
+  SECTION("the short form: at the start, the defaults of tapir resolve, nothing expected") {
+    const Sidecar s = parse_sidecar(kMinimal + "client = resolve tapir.test via 10.0.0.1\n", "c");
+    REQUIRE(s.client);
+    CHECK(s.client->name == "tapir.test");
+    CHECK(s.client->nameserver == Ipv4Addr::from_octets(10, 0, 0, 1));
+    CHECK_FALSE(s.client->at);
+    CHECK(s.client->timeout == dns::kDefaultTimeout);
+    CHECK(s.client->attempts == dns::kDefaultAttempts);
+    CHECK_FALSE(s.client->expect);
+    CHECK(s.client->what() == "resolve tapir.test via 10.0.0.1");
+    CHECK(s.client->to_string() == "resolve tapir.test via 10.0.0.1 at start");
+  }
+  SECTION("every option") {
+    const Sidecar s = parse_sidecar(
+        kMinimal +
+            "client = resolve www.tapir.test via 10.0.0.53  at 1.25 timeout 500 attempts 2 "
+            "expect 10.0.0.42,10.0.0.43  # comment\n",
+        "c");
+    REQUIRE(s.client);
+    CHECK(s.client->at == Instant::from_micros(1'250'000));
+    CHECK(s.client->timeout == std::chrono::milliseconds(500));
+    CHECK(s.client->attempts == 2);
+    REQUIRE(s.client->expect);
+    CHECK(dns::to_string(*s.client->expect) == "10.0.0.42, 10.0.0.43");
+    const auto text = s.client->to_string();
+    CHECK(text ==
+          "resolve www.tapir.test via 10.0.0.53 at 1.250000 timeout 500 attempts 2 expect "
+          "10.0.0.42,10.0.0.43");
+    // format_sidecar writes it back as parse_sidecar reads it.
+    const Sidecar again = parse_sidecar(app::format_sidecar(s), "d");
+    REQUIRE(again.client);
+    CHECK(again.client->to_string() == text);
+  }
+  SECTION("an expected error") {
+    const Sidecar s = parse_sidecar(
+        kMinimal + "client = resolve gone.test via 10.0.0.1 expect EAI_NONAME at start\n", "c");
+    REQUIRE(s.client);
+    REQUIRE(s.client->expect);
+    REQUIRE_FALSE(*s.client->expect);
+    CHECK(s.client->expect->error() == EAI_NONAME);
+    CHECK(s.client->to_string() == "resolve gone.test via 10.0.0.1 at start expect EAI_NONAME");
+  }
+}
+
+TEST_CASE("sidecar: a bad client is a one-line error naming the file, the line and the key",
+          "[replay][sidecar][client]") {
+  const std::string form =
+      "expected 'resolve NAME via ADDR [at start|SECONDS] [timeout MS] [attempts N] [expect "
+      "ADDR,...|EAI_NAME]'";
+  auto bad = [](const std::string& value) { return error_of(kMinimal + "client = " + value); };
+  CHECK(bad("ping 10.0.0.1") == "f.sidecar:5: client: invalid value 'ping 10.0.0.1': " + form);
+  CHECK(bad("resolve tapir.test 10.0.0.1") ==
+        "f.sidecar:5: client: invalid value 'resolve tapir.test 10.0.0.1': " + form);
+  CHECK(bad("resolve a..b via 10.0.0.1") ==
+        "f.sidecar:5: client: invalid value 'a..b': expected a host name to resolve, like "
+        "tapir.test");
+  CHECK(bad("resolve tapir.test via ns.test") ==
+        "f.sidecar:5: client: invalid value 'ns.test': expected the nameserver's IPv4 address, "
+        "like 10.0.0.1");
+  CHECK(bad("resolve tapir.test via 10.0.0.1 at soon")
+            .rfind("f.sidecar:5: client: invalid value 'soon': expected 'at start' or", 0) == 0);
+  CHECK(bad("resolve tapir.test via 10.0.0.1 timeout 0") ==
+        "f.sidecar:5: client: invalid value '0': expected milliseconds from 1 to 600000");
+  CHECK(bad("resolve tapir.test via 10.0.0.1 attempts 101") ==
+        "f.sidecar:5: client: invalid value '101': expected a number of queries from 1 to 100");
+  CHECK(bad("resolve tapir.test via 10.0.0.1 expect 10.0.0.300")
+            .rfind("f.sidecar:5: client: invalid value '10.0.0.300': expected addresses", 0) == 0);
+  CHECK(bad("resolve tapir.test via 10.0.0.1 expect NXDOMAIN")
+            .rfind("f.sidecar:5: client: invalid value 'NXDOMAIN': expected addresses", 0) == 0);
+  CHECK(bad("resolve tapir.test via 10.0.0.1 colour red")
+            .rfind("f.sidecar:5: client: invalid value 'colour': expected one of at, timeout, "
+                   "attempts, expect in",
+                   0) == 0);
+  CHECK(bad("resolve tapir.test via 10.0.0.1 at start at 1") ==
+        "f.sidecar:5: client: 'at' given twice");
+  CHECK(bad("resolve tapir.test via 10.0.0.1 expect")
+            .rfind("f.sidecar:5: client: invalid value 'resolve tapir.test via 10.0.0.1 expect': "
+                   "expected a value after 'expect'",
+                   0) == 0);
+  CHECK(error_of(kMinimal + "client = resolve a.test via 10.0.0.1\nclient = resolve b.test via "
+                            "10.0.0.1\n") == "f.sidecar:6: key 'client' given twice");
+  for (const auto& msg :
+       {bad("ping"), bad("resolve x via y"), bad("resolve x.test via 10.0.0.1 at")}) {
+    CHECK(msg.find('\n') == std::string::npos);
+  }
+}
