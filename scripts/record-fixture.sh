@@ -358,11 +358,39 @@ p.quiet(0.3)
 EOF
 }
 
+# ---- client scenarios: tapir runs a client (client_NAME), the kernel's side serves ----
+
+# Starts a server of the kernel's side in the namespace and waits until its output shows
+# PATTERN; the cleanup ends it by PID.
+kernel_server() {
+  local name=$1 pattern=$2
+  shift 2
+  nsx "$@" >"$WORK/$name.log" 2>&1 &
+  BG_PIDS+=($!)
+  for _ in $(seq 50); do
+    grep -qs "$pattern" "$WORK/$name.log" && return 0
+    kill -0 "${BG_PIDS[-1]}" 2>/dev/null || { echo "record-fixture: $name exited early: $(tail -3 "$WORK/$name.log")" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "record-fixture: $name did not print '$pattern' within 5 s" >&2
+  exit 1
+}
+
+about_dns="tapir resolve tapir.test --nameserver 10.0.0.1: tapir announces itself, resolves the nameserver by ARP and asks dnsmasq (one fixed record, no upstream) for the A record (RFC 1035); the answer is 10.0.0.42"
+client_dns="resolve tapir.test via $KERNEL_IP at start expect 10.0.0.42"
+scenario_dns() {
+  command -v dnsmasq >/dev/null || { echo "record-fixture: dnsmasq is missing (scripts/install-deps.sh installs dnsmasq-base)" >&2; exit 1; }
+  kernel_server dnsmasq "started" dnsmasq --no-daemon --no-resolv --no-hosts --log-queries \
+    --address=/tapir.test/10.0.0.42 --listen-address=$KERNEL_IP --bind-interfaces --port 53 \
+    --pid-file="$WORK/dnsmasq.pid" --user=root
+}
+
 # ---- machinery ----
 
 SCENARIOS=(arp arp-gratuitous ping ping-fragmented udp-closed-port udp-echo malformed
            tcp-echo tcp-closed-port tcp-tapir-closes-first tcp-rst-from-peer tcp-retransmit
            tcp-out-of-order tcp-zero-window tcp-simultaneous-close)
+SCENARIOS+=(dns)
 
 usage() {
   echo "usage: sudo $0 NAME [SCENARIO]    (SCENARIO defaults to NAME)"
@@ -392,6 +420,10 @@ PEERV="peer_${SCENARIO//-/_}"
 PEER_MAC=${!PEERV:-$KERNEL_MAC}
 SERVE_ARGS=()
 [ -z "$SERVICES" ] || SERVE_ARGS=(--services "$SERVICES")
+# A client scenario names in client_NAME the client tapir runs instead of serving: the
+# sidecar's `client` (docs/replay.md); `resolve NAME via ADDR ...` runs `tapir resolve`.
+CLIENTV="client_${SCENARIO//-/_}"
+CLIENT=${!CLIENTV:-}
 [ "$(id -u)" -eq 0 ] || { echo "record-fixture: needs root (network namespaces and TAP devices)" >&2; exit 1; }
 
 if [ -z "${TAPIR:-}" ]; then
@@ -403,9 +435,11 @@ TAPIR=$(realpath "$TAPIR")
 NS="tapir-rec-$NAME-$$"
 WORK=$(mktemp -d "/tmp/tapir-rec-$NAME.XXXXXX")
 TAPIR_PID=""
+BG_PIDS=()  # the kernel's servers (kernel_server)
 cleanup() {
   local rc=$?
   if [ -n "$TAPIR_PID" ]; then kill "$TAPIR_PID" 2>/dev/null || true; wait "$TAPIR_PID" 2>/dev/null || true; fi
+  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   ip netns del "$NS" 2>/dev/null || true
   if [ $rc -ne 0 ] && [ -f "$WORK/tapir.log" ]; then echo "--- tapir output"; tail -20 "$WORK/tapir.log"; fi
   rm -rf "$WORK"
@@ -422,6 +456,19 @@ nsx ip link set tap0 address $KERNEL_MAC
 nsx ip addr add $KERNEL_IP/24 dev tap0
 nsx ip link set tap0 up
 
+if [ -n "$CLIENT" ]; then
+  # The kernel's servers come up first (scenario_NAME); then tapir runs the client with the
+  # capture, and exits when it has its answer.
+  "$FN"
+  read -r VERB CNAME _ CNS _ <<<"$CLIENT"
+  [ "$VERB" = resolve ] || { echo "record-fixture: $CLIENTV: expected 'resolve NAME via ADDR ...'" >&2; exit 2; }
+  TAPIR_CMD="tapir resolve $CNAME --nameserver $CNS --seed $SEED"
+  nsx "$TAPIR" resolve "$CNAME" --nameserver "$CNS" --tap tap0 --ip $STACK_IP/24 --mac $STACK_MAC \
+    --seed "$SEED" --pcap "$WORK/$NAME.pcap" >"$WORK/tapir.log" 2>&1 ||
+    { echo "record-fixture: $TAPIR_CMD failed"; exit 1; }
+  ORIGIN=$(sed -n 's/.*(clock_origin = \([0-9.]*\)).*/\1/p' "$WORK/tapir.log" | head -1)
+  MTU=$(nsx cat /sys/class/net/tap0/mtu)
+else
 ip netns exec "$NS" "$TAPIR" serve --tap tap0 --ip $STACK_IP/24 --mac $STACK_MAC --seed "$SEED" \
   --pcap "$WORK/$NAME.pcap" "${SERVE_ARGS[@]}" >"$WORK/tapir.log" 2>&1 &
 TAPIR_PID=$!
@@ -440,6 +487,7 @@ sleep 0.3   # late answers
 kill -TERM "$TAPIR_PID"
 wait "$TAPIR_PID" || true
 TAPIR_PID=""
+fi
 
 cat >"$WORK/$NAME.sidecar" <<EOF
 # Replay fixture recorded by scripts/record-fixture.sh $NAME $SCENARIO (see docs/replay.md).
@@ -450,9 +498,10 @@ mtu = $MTU
 seed = $SEED
 peer = $PEER_MAC
 clock_origin = $ORIGIN
-recorded = $(date -u +%Y-%m-%d) on Linux $(uname -r), tapir serve --seed $SEED${SERVE_ARGS[*]:+ ${SERVE_ARGS[*]}}
+recorded = $(date -u +%Y-%m-%d) on Linux $(uname -r), ${TAPIR_CMD:-tapir serve --seed $SEED${SERVE_ARGS[*]:+ ${SERVE_ARGS[*]}}}
 EOF
 [ -z "$SERVICES" ] || echo "services = $SERVICES" >>"$WORK/$NAME.sidecar"
+[ -z "$CLIENT" ] || echo "client = $CLIENT" >>"$WORK/$NAME.sidecar"
 
 mkdir -p pcaps
 cp "$WORK/$NAME.pcap" "$WORK/$NAME.sidecar" pcaps/
