@@ -9,18 +9,29 @@
 //   netbench crr  HOST SECONDS           connect, 64-byte request/response, close, repeat
 //   netbench udp-rr HOST SECONDS [SIZE]  UDP request/response to :7
 //   netbench hold HOST N                 open N echo connections, verify each, report, hold
+//   netbench tap-in  TAP SECONDS plain|vnet   the raw TAP limit into a stack (below)
+//   netbench tap-out TAP SECONDS plain|vnet   the raw TAP limit out of a stack
 //
 // Each measurement prints one JSON object on stdout: {"test":..., "value":..., "unit":...,
 // "p50_us":..., "p99_us":...}. Every test is bounded in time and verifies its data.
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -136,8 +147,8 @@ void stream_out(const char* host, std::uint64_t bytes) {
     for (std::size_t done = 0; done < static_cast<std::size_t>(r);) {
       std::size_t n = std::min(static_cast<std::size_t>(r) - done, period.size());
       if (std::memcmp(buf.data() + done, twice.data() + (off + done) % period.size(), n) != 0) {
-        std::fprintf(stderr, "netbench: chargen pattern broken near byte %llu\n",
-                     static_cast<unsigned long long>(got + done));
+        std::fprintf(stderr, "netbench: chargen pattern broken near byte %" PRIu64 "\n",
+                     got + done);
         std::exit(1);
       }
       done += n;
@@ -225,6 +236,273 @@ void hold(const char* host, int n) {
   for (int fd : fds) close(fd);
 }
 
+// ---- the raw TAP limit: how fast a TAP moves TCP-sized frames with no stack at all ----
+//
+// tap-in: a kernel-side thread sends 64 KB TCP/IPv4 superframes on a packet socket with a
+// virtio-net header (PACKET_VNET_HDR) into the TAP, as the kernel's TCP does; the kernel
+// segments them to 1514-byte frames for a plain TAP (and computes their checksums), or
+// hands them whole to a vnet TAP that offers TSO4. This program reads the TAP as a stack
+// would. tap-out: this program writes frames (1514-byte, or 64 KB superframes with a vnet
+// header) to the TAP as fast as the kernel takes them; a kernel-side thread counts them on
+// a packet socket bound to the TAP (reading only their headers); the frames are addressed
+// to a MAC the kernel does not own, so IPv4 drops them right after the packet socket.
+// Both report TCP payload (1460 bytes per 1514-byte frame) in Gbit/s, the unit of the
+// stream workloads. A window of 512 KiB between the two threads stands in for TCP's flow
+// control, so neither side burns CPU on frames that would be dropped.
+
+constexpr std::size_t kMss = 1460;
+constexpr std::size_t kHeaders = 14 + 20 + 20;  // Ethernet, IPv4, TCP (no options)
+constexpr std::size_t kSuperSegments = 44;      // 44 * 1460 + 40 fits an IPv4 datagram
+constexpr std::uint64_t kWindow = std::uint64_t{512} * 1024;
+constexpr std::array<std::uint8_t, 6> kDstMac{0x02, 0x00, 0x5e, 0x77, 0x00, 0x01};
+constexpr std::array<std::uint8_t, 6> kSrcMac{0x02, 0x00, 0x5e, 0x77, 0x00, 0x02};
+
+void put16(std::vector<char>& f, std::size_t at, std::uint16_t v) {
+  f[at] = static_cast<char>(v >> 8);
+  f[at + 1] = static_cast<char>(v & 0xff);
+}
+
+// An Ethernet + IPv4 + TCP frame carrying `payload` bytes from 10.9.0.2:5001 to
+// 10.9.0.1:5002, IPv4 checksum set, TCP checksum left to the device (the partial sum of
+// the pseudo-header, as a checksum-offloading sender leaves it).
+std::vector<char> tcp_frame(std::size_t payload) {
+  std::vector<char> f(kHeaders + payload, 'p');
+  std::copy(kDstMac.begin(), kDstMac.end(), f.begin());
+  std::copy(kSrcMac.begin(), kSrcMac.end(), f.begin() + 6);
+  put16(f, 12, 0x0800);
+  const std::uint8_t ip[20] = {0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 9, 0, 2, 10, 9, 0, 1};
+  std::copy(ip, ip + 20, f.begin() + 14);
+  put16(f, 16, static_cast<std::uint16_t>(40 + payload));
+  std::uint32_t sum = 0;
+  for (std::size_t i = 14; i < 34; i += 2)
+    sum += static_cast<std::uint32_t>((static_cast<std::uint8_t>(f[i]) << 8) |
+                                      static_cast<std::uint8_t>(f[i + 1]));
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  put16(f, 24, static_cast<std::uint16_t>(~sum));
+  put16(f, 34, 5001);
+  put16(f, 36, 5002);
+  f[46] = 0x50;  // data offset 5 words
+  f[47] = 0x18;  // ACK|PSH
+  put16(f, 48, 65535);
+  std::uint32_t ps = 0x0a09 + 0x0002 + 0x0a09 + 0x0001 + 6 + 20 + payload;
+  while (ps >> 16) ps = (ps & 0xffff) + (ps >> 16);
+  put16(f, 50, static_cast<std::uint16_t>(ps));
+  std::fill(f.begin() + 38, f.begin() + 46, 0);  // seq, ack
+  return f;
+}
+
+// The virtio-net header (virtio spec §5.1.6, struct virtio_net_hdr without num_buffers) in
+// host byte order, as a TAP and a packet socket use it on a little-endian host.
+// <linux/virtio_net.h> does not compile as C++ (a field named `class`).
+struct VnetHeader {
+  std::uint8_t flags;
+  std::uint8_t gso_type;
+  std::uint16_t hdr_len;
+  std::uint16_t gso_size;
+  std::uint16_t csum_start;
+  std::uint16_t csum_offset;
+};
+static_assert(sizeof(VnetHeader) == 10);
+constexpr std::uint8_t kNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+constexpr std::uint8_t kGsoTcpv4 = 1;   // VIRTIO_NET_HDR_GSO_TCPV4
+
+VnetHeader gso_header() {
+  VnetHeader h{};
+  h.flags = kNeedsCsum;
+  h.gso_type = kGsoTcpv4;
+  h.hdr_len = kHeaders;
+  h.gso_size = kMss;
+  h.csum_start = 34;
+  h.csum_offset = 16;
+  return h;
+}
+
+int open_tap(const char* name, bool vnet) {
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) die("open /dev/net/tun");
+  ifreq ifr{};
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+  std::snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0) die(std::string("TUNSETIFF ") + name);
+  if (vnet) {
+    int size = sizeof(VnetHeader);
+    if (ioctl(fd, TUNSETVNETHDRSZ, &size) != 0) die("TUNSETVNETHDRSZ");
+  }
+  // Offloads outlive the file on a persistent TAP: a plain run after a vnet one must clear
+  // them, or the kernel would keep handing it superframes.
+  if (ioctl(fd, TUNSETOFFLOAD, vnet ? TUN_F_CSUM | TUN_F_TSO4 : 0) != 0) die("TUNSETOFFLOAD");
+  return fd;
+}
+
+sockaddr_ll link_addr(const char* tap) {
+  sockaddr_ll a{};
+  a.sll_family = AF_PACKET;
+  a.sll_protocol = htons(ETH_P_IP);
+  a.sll_ifindex = static_cast<int>(if_nametoindex(tap));
+  if (a.sll_ifindex == 0) die(std::string("no interface ") + tap);
+  a.sll_halen = 6;
+  std::copy(kDstMac.begin(), kDstMac.end(), a.sll_addr);
+  return a;
+}
+
+// Waits while more than kWindow bytes are in flight from `sent` to `done`. Frames the
+// kernel dropped never arrive: after 20 ms without progress they are written off.
+void wait_window(std::uint64_t& sent, const std::atomic<std::uint64_t>& done,
+                 const std::atomic<bool>& stop) {
+  auto since = Clock::now();
+  std::uint64_t seen = done.load(std::memory_order_acquire);
+  while (sent - seen > kWindow && !stop.load(std::memory_order_relaxed)) {
+    timespec ts{0, 20000};
+    nanosleep(&ts, nullptr);
+    std::uint64_t now = done.load(std::memory_order_acquire);
+    if (now != seen) {
+      seen = now;
+      since = Clock::now();
+    } else if (secs_since(since) > 0.02) {
+      sent = seen;
+    }
+  }
+}
+
+// Frames from tcp_frame are recognised by their destination MAC and EtherType.
+bool ours(const char* frame, std::size_t len) {
+  return len >= kHeaders && std::memcmp(frame, kDstMac.data(), 6) == 0 && frame[12] == 0x08 &&
+         frame[13] == 0x00;
+}
+
+void tap_in(const char* tap, double seconds, bool vnet) {
+  int fd = open_tap(tap, vnet);
+  std::atomic<std::uint64_t> got{0};
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    int ps = socket(AF_PACKET, SOCK_RAW, 0);  // protocol 0: this socket receives nothing
+    int one = 1;
+    if (ps < 0 || setsockopt(ps, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) != 0)
+      die("packet socket with PACKET_VNET_HDR");
+    sockaddr_ll to = link_addr(tap);
+    VnetHeader h = gso_header();
+    std::vector<char> frame = tcp_frame(kSuperSegments * kMss);
+    iovec iov[2] = {{&h, sizeof h}, {frame.data(), frame.size()}};
+    std::array<mmsghdr, 4> msgs{};
+    for (auto& m : msgs) {
+      m.msg_hdr.msg_name = &to;
+      m.msg_hdr.msg_namelen = sizeof to;
+      m.msg_hdr.msg_iov = iov;
+      m.msg_hdr.msg_iovlen = 2;
+    }
+    std::uint64_t sent = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      wait_window(sent, got, stop);
+      int n = sendmmsg(ps, msgs.data(), msgs.size(), 0);
+      if (n < 0 && errno != ENOBUFS && errno != EAGAIN) die("sendmmsg on the packet socket");
+      if (n > 0) sent += static_cast<std::uint64_t>(n) * kSuperSegments * kMss;
+    }
+    close(ps);
+  });
+  std::vector<char> buf(sizeof(VnetHeader) + 65536);
+  const std::size_t skip = vnet ? sizeof(VnetHeader) : 0;
+  std::uint64_t payload = 0, foreign = 0;
+  pollfd pfd{fd, POLLIN, 0};
+  auto t0 = Clock::now();
+  while (secs_since(t0) < seconds) {
+    ssize_t r = read(fd, buf.data(), buf.size());
+    if (r < 0) {
+      if (errno != EAGAIN && errno != EINTR) die("read from the TAP");
+      poll(&pfd, 1, 10);
+      continue;
+    }
+    std::size_t len = static_cast<std::size_t>(r);
+    if (len >= skip + kHeaders && ours(buf.data() + skip, len - skip)) {
+      payload += len - skip - kHeaders;
+      got.store(payload, std::memory_order_release);
+    } else {
+      ++foreign;  // the kernel's own frames on the link (IPv6 router solicitations)
+    }
+  }
+  double s = secs_since(t0);
+  stop = true;
+  sender.join();
+  close(fd);
+  if (payload == 0) {
+    std::fprintf(stderr, "netbench: tap-in: no frame arrived (%llu foreign)\n",
+                 static_cast<unsigned long long>(foreign));
+    std::exit(1);
+  }
+  report(vnet ? "raw_tap_in_vnet" : "raw_tap_in", static_cast<double>(payload) * 8 / s / 1e9,
+         "Gbit/s");
+}
+
+void tap_out(const char* tap, double seconds, bool vnet) {
+  int fd = open_tap(tap, vnet);
+  std::atomic<std::uint64_t> counted{0};
+  std::atomic<bool> stop{false};
+  int ps = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+  int one = 1, big = 16 << 20;
+  sockaddr_ll at = link_addr(tap);
+  at.sll_protocol = htons(ETH_P_ALL);
+  if (ps < 0 || setsockopt(ps, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) != 0 ||
+      setsockopt(ps, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) != 0 ||
+      bind(ps, reinterpret_cast<sockaddr*>(&at), sizeof at) != 0)
+    die("packet socket on " + std::string(tap));
+  std::thread counter([&] {
+    constexpr int kBatch = 64;
+    std::array<std::array<char, 64>, kBatch> heads{};
+    std::array<iovec, kBatch> iov{};
+    std::array<mmsghdr, kBatch> msgs{};
+    for (int i = 0; i < kBatch; ++i) {
+      iov[i] = {heads[i].data(), heads[i].size()};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    pollfd pfd{ps, POLLIN, 0};
+    std::uint64_t payload = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      // MSG_TRUNC: only the headers are copied, msg_len is the frame's full length.
+      int n = recvmmsg(ps, msgs.data(), kBatch, MSG_TRUNC | MSG_DONTWAIT, nullptr);
+      if (n <= 0) {
+        poll(&pfd, 1, 10);
+        continue;
+      }
+      for (int i = 0; i < n; ++i)
+        if (ours(heads[i].data(), msgs[i].msg_len)) payload += msgs[i].msg_len - kHeaders;
+      counted.store(payload, std::memory_order_release);
+    }
+  });
+  std::vector<char> out;
+  if (vnet) {
+    VnetHeader h = gso_header();
+    out.assign(reinterpret_cast<const char*>(&h), reinterpret_cast<const char*>(&h) + sizeof h);
+  }
+  std::vector<char> frame = tcp_frame(vnet ? kSuperSegments * kMss : kMss);
+  out.insert(out.end(), frame.begin(), frame.end());
+  const std::uint64_t per_write = frame.size() - kHeaders;
+  std::uint64_t sent = 0;
+  pollfd pfd{fd, POLLOUT, 0};
+  auto t0 = Clock::now();
+  while (secs_since(t0) < seconds) {
+    wait_window(sent, counted, stop);
+    if (write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size())) {
+      sent += per_write;
+    } else if (errno == EAGAIN || errno == ENOBUFS) {
+      poll(&pfd, 1, 10);
+    } else {
+      die("write to the TAP");
+    }
+  }
+  double s = secs_since(t0);
+  std::uint64_t payload = counted.load(std::memory_order_acquire);
+  stop = true;
+  counter.join();
+  close(ps);
+  close(fd);
+  if (payload == 0) {
+    std::fprintf(stderr, "netbench: tap-out: the kernel counted no frame\n");
+    std::exit(1);
+  }
+  report(vnet ? "raw_tap_out_vnet" : "raw_tap_out", static_cast<double>(payload) * 8 / s / 1e9,
+         "Gbit/s");
+}
+
 // ---- the kernel reference servers ----
 
 void serve_stream(int port, int mode) {
@@ -282,13 +560,24 @@ void serve() {
   }
 }
 
+// A command-line number; anything that is not one ends the program with the usage status.
+double number(const char* s) {
+  char* end = nullptr;
+  double v = std::strtod(s, &end);
+  if (end == s || *end != '\0') {
+    std::fprintf(stderr, "netbench: '%s' is not a number\n", s);
+    std::exit(2);
+  }
+  return v;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: netbench serve | stream-in|stream-out HOST BYTES | rr|crr|udp-rr HOST "
-                 "SECONDS [SIZE] | hold HOST N\n");
+                 "SECONDS [SIZE] | hold HOST N | tap-in|tap-out TAP SECONDS plain|vnet\n");
     return 2;
   }
   std::string cmd = argv[1];
@@ -300,14 +589,18 @@ int main(int argc, char** argv) {
   else if (cmd == "stream-out")
     stream_out(host, std::strtoull(argv[3], nullptr, 10));
   else if (cmd == "rr")
-    rr(host, std::atof(argv[3]), argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 64);
+    rr(host, number(argv[3]), argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 64);
   else if (cmd == "crr")
-    crr(host, std::atof(argv[3]));
+    crr(host, number(argv[3]));
   else if (cmd == "udp-rr")
-    udp_rr(host, std::atof(argv[3]), argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 64);
+    udp_rr(host, number(argv[3]), argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 64);
   else if (cmd == "hold")
-    hold(host, std::atoi(argv[3]));
-  else
+    hold(host, static_cast<int>(number(argv[3])));
+  else if ((cmd == "tap-in" || cmd == "tap-out") && argc > 4) {
+    std::string mode = argv[4];
+    if (mode != "plain" && mode != "vnet") return 2;
+    (cmd == "tap-in" ? tap_in : tap_out)(host, number(argv[3]), mode == "vnet");
+  } else
     return 2;
   return 0;
 }

@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# tapir's benchmark suite: every workload against tapir (on a TAP) and, in the same run,
-# against the Linux kernel (over a veth pair), each in fresh network namespaces, unpinned
-# and pinned to one CPU. Prints a table of medians with the ratio to the kernel and
-# writes JSON to bench/results/. Usage: bench/run.sh [--quick] [--runs N]
+# tapir's benchmark suite: every workload against tapir (on a TAP), the Linux kernel (over a
+# veth pair) and lwIP (Debian's liblwip, on a TAP, bench/lwip/) in the same run, plus the raw
+# TAP limit (netbench tap-in/tap-out: no stack at all), each in fresh network namespaces,
+# unpinned and pinned to one CPU. Prints a table of medians with the ratios of tapir to the
+# kernel, to lwIP and to the raw limit, checks issue 7's targets, and writes every value as
+# JSON to bench/results/. Usage: bench/run.sh [--quick] [--runs N] [--build DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=3
 SECONDS_PER_TEST=5
+RAW_SECONDS=3
 STREAM_BYTES=1000000000
 HOLD=1000
+BUILD=build/release
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) RUNS=1; SECONDS_PER_TEST=2; STREAM_BYTES=200000000; HOLD=200 ;;
+    --quick) RUNS=1; SECONDS_PER_TEST=2; RAW_SECONDS=2; STREAM_BYTES=200000000; HOLD=200 ;;
     --runs) RUNS=$2; shift ;;
-    *) echo "bench/run.sh: unknown option '$1' (use --quick or --runs N)" >&2; exit 2 ;;
+    --build) BUILD=$2; shift ;;
+    *) echo "bench/run.sh: unknown option '$1' (use --quick, --runs N or --build DIR)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -25,28 +30,51 @@ for p in nginx-light; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null
 done
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAPIR_TESTS=OFF >/dev/null
-cmake --build build/release --target tapir netbench -j "$(nproc)" >/dev/null
-TAPIR=$PWD/build/release/src/tapir
-NETBENCH=$PWD/build/release/bench/netbench
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAPIR_TESTS=OFF >/dev/null
+TARGETS=(tapir netbench)
+# The lwIP adapter exists as a target only when liblwip-dev was found (bench/lwip/CMakeLists.txt).
+ninja -C "$BUILD" -t targets all 2>/dev/null | grep -q '^lwip_adapter:' && TARGETS+=(lwip_adapter)
+cmake --build "$BUILD" --target "${TARGETS[@]}" -j "$(nproc)" >/dev/null
+TAPIR=$PWD/$BUILD/src/tapir
+NETBENCH=$PWD/$BUILD/bench/netbench
+LWIP=$PWD/$BUILD/bench/lwip/lwip_adapter
+STACKS=(tapir kernel lwip)
+if [ ! -x "$LWIP" ]; then
+  echo "bench/run.sh: the lwIP adapter is not built (liblwip-dev missing): no lwip column" >&2
+  STACKS=(tapir kernel)
+fi
 
 ID=$$
 NS_T="tapir-bench-t-$ID"   # the kernel client and tapir, joined by tap0
+NS_L="tapir-bench-l-$ID"   # the kernel client and lwIP, joined by taplw
+NS_R="tapir-bench-r-$ID"   # the raw TAP limit: netbench on both sides of tapraw
 NS_C="tapir-bench-c-$ID"   # the kernel client of the reference
 NS_S="tapir-bench-s-$ID"   # the kernel server of the reference
+NAMESPACES=("$NS_T" "$NS_L" "$NS_R" "$NS_C" "$NS_S")
 WORK=$(mktemp -d /tmp/tapir-bench.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-  for ns in "$NS_T" "$NS_C" "$NS_S"; do ip netns del "$ns" 2>/dev/null || true; done
+  for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-for ns in "$NS_T" "$NS_C" "$NS_S"; do ip netns add "$ns"; ip netns exec "$ns" ip link set lo up; done
-ip netns exec "$NS_T" ip tuntap add dev tap0 mode tap
-ip netns exec "$NS_T" ip addr add 10.0.0.1/24 dev tap0
-ip netns exec "$NS_T" ip link set tap0 up
+for ns in "${NAMESPACES[@]}"; do ip netns add "$ns"; ip netns exec "$ns" ip link set lo up; done
+make_tap() {  # make_tap NS DEV: the kernel side of a stack's TAP is 10.0.0.1, the stack 10.0.0.2
+  ip netns exec "$1" ip tuntap add dev "$2" mode tap
+  ip netns exec "$1" ip addr add 10.0.0.1/24 dev "$2"
+  ip netns exec "$1" ip link set "$2" up
+}
+make_tap "$NS_T" tap0
+make_tap "$NS_L" taplw
+ip netns exec "$NS_R" ip tuntap add dev tapraw mode tap
+ip netns exec "$NS_R" ip link set tapraw up
+# A client that closes first keeps a TIME-WAIT per connection for 60 s. tcp_crr makes
+# thousands a second, and once half the ephemeral ports are taken each connect(2) searches
+# for a free one for milliseconds, whatever the stack: cap TIME-WAIT in the client
+# namespaces (the link is lossless and private, so no old duplicate can arrive).
+for ns in "$NS_T" "$NS_L" "$NS_C"; do ip netns exec "$ns" sysctl -qw net.ipv4.tcp_max_tw_buckets=4096; done
 ip link add "vb$ID" netns "$NS_C" type veth peer name "vs$ID" netns "$NS_S"
 ip netns exec "$NS_C" ip addr add 10.1.0.1/24 dev "vb$ID"
 ip netns exec "$NS_S" ip addr add 10.1.0.2/24 dev "vs$ID"
@@ -58,12 +86,18 @@ mkdir -p "$WORK/site"
 printf '<!doctype html><title>bench</title><p>tapir benchmark page</p>\n' >"$WORK/site/index.html"
 chmod -R a+rX "$WORK/site"
 
-start_servers() {  # start_servers PIN_PREFIX: tapir on tap0, netbench + nginx behind the veth
+declare -A STACK_PID  # the process whose RSS the hold workload reads
+start_servers() {  # start_servers PIN_PREFIX: tapir on tap0, lwIP on taplw, netbench + nginx behind the veth
   local pin=$1
   ip netns exec "$NS_T" $pin "$TAPIR" serve --tap tap0 --ip 10.0.0.2/24 --services echo,discard,chargen,http \
     --http-root "$WORK/site" --control "$WORK/ctl.sock" >"$WORK/tapir.log" 2>&1 &
-  TAPIR_PID=$!
-  PIDS+=("$TAPIR_PID")
+  STACK_PID[tapir]=$!
+  PIDS+=("$!")
+  if [ -x "$LWIP" ]; then
+    ip netns exec "$NS_L" $pin "$LWIP" taplw 10.0.0.2/24 >"$WORK/lwip.log" 2>&1 &
+    STACK_PID[lwip]=$!
+    PIDS+=("$!")
+  fi
   ip netns exec "$NS_S" $pin "$NETBENCH" serve >"$WORK/netbench.log" 2>&1 &
   PIDS+=("$!")
   cat >"$WORK/nginx.conf" <<CONF
@@ -75,7 +109,11 @@ http { access_log off; server { listen 10.1.0.2:80; root $WORK/site; } }
 CONF
   ip netns exec "$NS_S" $pin nginx -c "$WORK/nginx.conf" -g 'daemon off;' &
   PIDS+=("$!")
-  for _ in $(seq 100); do grep -q "serving on" "$WORK/tapir.log" && grep -q serving "$WORK/netbench.log" && break; sleep 0.1; done
+  for _ in $(seq 100); do
+    grep -q "serving on" "$WORK/tapir.log" && grep -q serving "$WORK/netbench.log" &&
+      { [ ! -x "$LWIP" ] || grep -q "serving on" "$WORK/lwip.log"; } && break
+    sleep 0.1
+  done
   sleep 0.5
 }
 
@@ -89,41 +127,64 @@ measure() {  # measure PIN STACK NS HOST TEST ARGS...: one JSON line tagged with
   shift 5
   local out
   case "$test" in
-    ping)
-      out=$(ip netns exec "$ns" $pin ping -q -c 500 -i 0.002 "$host" | awk -F'[/ =]+' '/rtt/ {printf "{\"test\":\"ping_rtt\",\"value\":%s,\"unit\":\"us\"}", $7*1000}') ;;
+    ping)  # every reply's RTT: p50 is the value, p99 beside it
+      out=$(ip netns exec "$ns" $pin ping -c 500 -i 0.002 "$host" | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n |
+        awk '{v[NR] = $1 * 1000} END { if (NR == 0) exit; m = int((NR + 1) / 2); q = int(NR * 0.99); if (q < NR * 0.99) q++;
+          printf "{\"test\":\"ping_rtt\",\"value\":%.1f,\"unit\":\"us\",\"p50_us\":%.1f,\"p99_us\":%.1f,\"replies\":%d}", v[m], v[m], v[q], NR;
+          if (NR < 500) print "ERROR ping: " 500 - NR " of 500 echoes lost" > "/dev/stderr" }') ;;
     wrk)
       out=$(ip netns exec "$ns" $pin wrk -c 100 -t 1 -d "${SECONDS_PER_TEST}s" "http://$host/index.html" |
         awk '/Requests\/sec/ {printf "{\"test\":\"http_wrk\",\"value\":%.4f,\"unit\":\"k/s\"}", $2/1000} /Socket errors|Non-2xx/ {print "ERROR " $0 > "/dev/stderr"}') ;;
     hold)
-      local before after
-      before=$(awk '/VmRSS/ {print $2}' "/proc/$TAPIR_PID/status")
+      local before after pid=${STACK_PID[$stack]}
+      before=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
       coproc H { ip netns exec "$ns" $pin "$NETBENCH" hold "$host" "$HOLD"; }
       read -r out <&"${H[0]}"
-      after=$(awk '/VmRSS/ {print $2}' "/proc/$TAPIR_PID/status")
+      after=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
       exec {H[1]}>&-
       wait "$H_PID" || true
-      [ "$stack" = tapir ] && out="{\"test\":\"idle_conn_memory\",\"value\":$(( (after - before) * 1024 / HOLD )),\"unit\":\"B/conn\"}" ;;
+      out="{\"test\":\"idle_conn_memory\",\"value\":$(( (after - before) * 1024 / HOLD )),\"unit\":\"B/conn\"}" ;;
     *)
       out=$(ip netns exec "$ns" $pin timeout 120 "$NETBENCH" "$test" "$host" "$@") ;;
   esac
   [ -n "$out" ] && echo "$out" | sed "s/}\$/,\"stack\":\"$stack\",\"pinned\":$([ -n "$pin" ] && echo true || echo false)}/"
+  return 0
 }
 
 RESULTS="$WORK/results.jsonl"
 : >"$RESULTS"
 for pin in "" "taskset -c 0"; do
   start_servers "$pin"
+  # Memory per idle connection first, on freshly started stacks whose heaps hold no memory
+  # freed by earlier workloads (it would absorb the new connections).
+  if [ -z "$pin" ]; then
+    for stack in "${STACKS[@]}"; do
+      case $stack in
+        tapir) measure "$pin" tapir "$NS_T" 10.0.0.2 hold >>"$RESULTS" ;;
+        lwip) measure "$pin" lwip "$NS_L" 10.0.0.2 hold >>"$RESULTS" ;;
+      esac
+    done
+  fi
   for run in $(seq "$RUNS"); do
-    for stack in tapir kernel; do
-      if [ $stack = tapir ]; then ns=$NS_T; host=10.0.0.2; else ns=$NS_C; host=10.1.0.2; fi
+    for stack in "${STACKS[@]}"; do
+      case $stack in
+        tapir) ns=$NS_T; host=10.0.0.2 ;;
+        lwip) ns=$NS_L; host=10.0.0.2 ;;
+        kernel) ns=$NS_C; host=10.1.0.2 ;;
+      esac
       measure "$pin" $stack $ns $host stream-in "$STREAM_BYTES" >>"$RESULTS"
       measure "$pin" $stack $ns $host stream-out "$STREAM_BYTES" >>"$RESULTS"
       measure "$pin" $stack $ns $host rr "$SECONDS_PER_TEST" 64 >>"$RESULTS"
       measure "$pin" $stack $ns $host crr "$SECONDS_PER_TEST" >>"$RESULTS"
       measure "$pin" $stack $ns $host udp-rr "$SECONDS_PER_TEST" 64 >>"$RESULTS"
       measure "$pin" $stack $ns $host ping >>"$RESULTS"
-      measure "$pin" $stack $ns $host wrk >>"$RESULTS"
-      [ "$run" = 1 ] && [ -z "$pin" ] && [ $stack = tapir ] && measure "$pin" $stack $ns $host hold >>"$RESULTS"
+      # lwIP's HTTP server app is not in Debian's liblwip (no httpd_init): no http_wrk for lwIP.
+      [ $stack != lwip ] && measure "$pin" $stack $ns $host wrk >>"$RESULTS"
+    done
+    for dir in tap-in tap-out; do
+      for mode in plain vnet; do
+        measure "$pin" raw "$NS_R" tapraw "$dir" "$RAW_SECONDS" "$mode" >>"$RESULTS"
+      done
     done
   done
   stop_servers
@@ -134,24 +195,69 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 python3 - "$RESULTS" "bench/results/$STAMP.json" "$(uname -r)" "$(nproc)" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-out = {"kernel": sys.argv[3], "cpus": int(sys.argv[4]), "runs": rows, "medians": []}
-keys = sorted({(r["test"], r["pinned"]) for r in rows})
-print(f"{'workload':<18} {'pinned':<7} {'tapir':>12} {'kernel':>12} {'ratio':>7}  unit")
+out = {"kernel": sys.argv[3], "cpus": int(sys.argv[4]), "runs": rows, "medians": [], "targets": []}
+STACKS = ("tapir", "kernel", "lwip", "raw")
+RAW_OF = {"stream_in": "raw_tap_in", "stream_out": "raw_tap_out"}  # plain frames, as tapir's
+
+def pick(test, pinned, stack, field):
+    v = [r[field] for r in rows if r["test"] == test and r["pinned"] == pinned
+         and r["stack"] == stack and field in r]
+    return statistics.median(v) if v else None
+
+def better(a, b, unit):  # > 1: a did better than b
+    if a is None or b is None or a == 0 or b == 0:
+        return None
+    return b / a if unit in ("us", "B/conn") else a / b
+
+fmt = lambda x, w=9, d=3: f"{x:{w}.{d}f}" if x is not None else f"{'-':>{w}}"
+keys = sorted({(r["test"], r["pinned"]) for r in rows}, key=lambda k: (k[0].startswith("raw"), k))
+print(f"{'workload':<17} {'pinned':<6} {'tapir':>9} {'kernel':>9} {'lwip':>9} {'t/k':>6} {'t/l':>6}"
+      f" {'raw':>9} {'t/raw':>6}  unit")
+med = {}
 for test, pinned in keys:
-    def med(stack):
-        v = [r["value"] for r in rows if r["test"] == test and r["pinned"] == pinned and r["stack"] == stack]
-        return statistics.median(v) if v else None
-    def p99(stack):
-        v = [r["p99_us"] for r in rows if r["test"] == test and r["pinned"] == pinned and r["stack"] == stack and "p99_us" in r]
-        return statistics.median(v) if v else None
     unit = next(r["unit"] for r in rows if r["test"] == test)
-    t, k = med("tapir"), med("kernel")
-    lower_is_better = unit in ("us", "B/conn")
-    ratio = (k / t if lower_is_better else t / k) if t and k else None
-    out["medians"].append({"test": test, "pinned": pinned, "tapir": t, "kernel": k, "ratio": ratio,
-                           "unit": unit, "tapir_p99_us": p99("tapir"), "kernel_p99_us": p99("kernel")})
-    fmt = lambda x: f"{x:12.3f}" if x is not None else f"{'-':>12}"
-    print(f"{test:<18} {str(pinned):<7} {fmt(t)} {fmt(k)} {(f'{ratio:7.2f}' if ratio else '      -')}  {unit}")
+    m = {s: pick(test, pinned, s, "value") for s in STACKS}
+    p99 = {s: pick(test, pinned, s, "p99_us") for s in STACKS}
+    raw = m["raw"] if test.startswith("raw") else pick(RAW_OF.get(test, ""), pinned, "raw", "value")
+    entry = {"test": test, "pinned": pinned, "unit": unit,
+             **{s: m[s] for s in STACKS[:3]}, "raw": raw,
+             "tapir_vs_kernel": better(m["tapir"], m["kernel"], unit),
+             "tapir_vs_lwip": better(m["tapir"], m["lwip"], unit),
+             "tapir_vs_raw": None if test.startswith("raw") else better(m["tapir"], raw, unit),
+             **{f"{s}_p99_us": p99[s] for s in STACKS[:3]}}
+    out["medians"].append(entry)
+    med[(test, pinned)] = entry
+    print(f"{test:<17} {str(pinned):<6} {fmt(m['tapir'])} {fmt(m['kernel'])} {fmt(m['lwip'])}"
+          f" {fmt(entry['tapir_vs_kernel'], 6, 2)} {fmt(entry['tapir_vs_lwip'], 6, 2)}"
+          f" {fmt(raw)} {fmt(entry['tapir_vs_raw'], 6, 2)}  {unit}")
+
+lat = [e for e in out["medians"] if e["tapir_p99_us"] is not None]
+if lat:
+    print(f"\n{'p99 latency (us)':<17} {'pinned':<6} {'tapir':>9} {'kernel':>9} {'lwip':>9} {'t/k':>6} {'t/l':>6}")
+    for e in lat:
+        t, k, l = e["tapir_p99_us"], e["kernel_p99_us"], e["lwip_p99_us"]
+        print(f"{e['test']:<17} {str(e['pinned']):<6} {fmt(t, 9, 1)} {fmt(k, 9, 1)} {fmt(l, 9, 1)}"
+              f" {fmt(better(t, k, 'us'), 6, 2)} {fmt(better(t, l, 'us'), 6, 2)}")
+
+# Issue 7's targets, each a ratio within this run.
+def target(name, test, pinned, key, want, p99=False):
+    e = med.get((test, pinned))
+    got = e and e[key]
+    ok = got is not None and got >= want
+    if ok and p99:
+        ok = e["tapir_p99_us"] is not None and e["lwip_p99_us"] is not None and \
+             e["tapir_p99_us"] <= e["lwip_p99_us"]
+    out["targets"].append({"target": name, "ratio": got, "want": want, "met": bool(ok)})
+    print(f"{name:<52} {fmt(got, 6, 2)}  (>= {want}{', p99 no worse' if p99 else ''})  "
+          f"{'met' if ok else 'NOT met'}")
+
+print("\nissue 7 targets (ratios measured in this run)")
+for s in ("stream_in", "stream_out"):
+    target(f"{s}: tapir/lwip", s, False, "tapir_vs_lwip", 2.5)
+    target(f"{s}: tapir/raw TAP limit (plain frames)", s, False, "tapir_vs_raw", 0.9)
+for s in ("tcp_rr", "udp_rr", "ping_rtt"):
+    target(f"{s} pinned: tapir/lwip", s, True, "tapir_vs_lwip", 1.2, p99=True)
+target("tcp_crr pinned: tapir/lwip", "tcp_crr", True, "tapir_vs_lwip", 1.5)
 json.dump(out, open(sys.argv[2], "w"), indent=1)
-print(f"\nJSON: {sys.argv[2]}  (ratio > 1: tapir better)")
+print(f"\nJSON: {sys.argv[2]}  (ratios > 1: tapir better; latency and memory compare lower values)")
 PY

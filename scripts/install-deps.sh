@@ -10,6 +10,8 @@ PACKAGES=(
   # the peers and tools the netns tests, the demo and the benchmarks talk to
   iproute2 iputils-ping iputils-arping socat netcat-openbsd curl tcpdump tshark
   python3-scapy dnsmasq-base procps wrk util-linux
+  # the benchmarks' third stack: lwIP, driven by bench/lwip/lwip_adapter
+  liblwip-dev
 )
 
 missing=()
