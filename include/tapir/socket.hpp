@@ -50,6 +50,7 @@ struct SocketInfo {
   std::optional<Duration> rtt;
   std::optional<Duration> rto;
   std::optional<std::size_t> cwnd;
+  std::string congestion;  // TCP connections: "newreno" or "cubic" (TCP_CONGESTION)
 };
 
 class Sockets {

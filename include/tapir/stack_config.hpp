@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "tapir/address.hpp"
 #include "tapir/time.hpp"
@@ -56,6 +57,21 @@ struct SocketConfig {
   std::size_t udp_sndbuf = 212992;
 };
 
+// TCP congestion control: NewReno (RFC 5681 + RFC 6582) or CUBIC (RFC 9438). The stack's
+// default is TcpConfig::congestion; a socket picks its own with TCP_CONGESTION.
+enum class CongestionAlgorithm : std::uint8_t { NewReno, Cubic };
+
+// "newreno" or "cubic": the names TCP_CONGESTION reports and --congestion takes.
+constexpr std::string_view congestion_name(CongestionAlgorithm a) {
+  return a == CongestionAlgorithm::Cubic ? "cubic" : "newreno";
+}
+// "newreno", "cubic", or "reno" (LINUX: Linux's "reno" is NewReno); nullopt otherwise.
+constexpr std::optional<CongestionAlgorithm> congestion_from_name(std::string_view n) {
+  if (n == "newreno" || n == "reno") return CongestionAlgorithm::NewReno;
+  if (n == "cubic") return CongestionAlgorithm::Cubic;
+  return std::nullopt;
+}
+
 struct TcpConfig {
   // Socket buffers (SO_SNDBUF / SO_RCVBUF defaults). The receive buffer bounds the
   // advertised window; the window scale offered in a SYN fits max_buffer (RFC 7323 §2.3).
@@ -84,6 +100,10 @@ struct TcpConfig {
   std::uint32_t challenge_ack_limit = 1000;
   std::uint32_t max_syn_backlog = 256;  // SYN-RECEIVED children per listener
   std::uint32_t max_backlog = 4096;     // listen() backlogs are capped here (LINUX: somaxconn)
+  // Congestion control of new connections. NewReno, the RFC 5681 baseline, stays the
+  // default so that traces and the loss suite keep their recorded behaviour; LINUX
+  // defaults to CUBIC (--congestion cubic).
+  CongestionAlgorithm congestion = CongestionAlgorithm::NewReno;
 };
 
 struct StackConfig {

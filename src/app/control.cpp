@@ -64,6 +64,7 @@ std::string render_ss(Stack& stack, bool info, bool json) {
       if (r.rtt) j.key("rtt_ms").value(ms(*r.rtt));
       if (r.rto) j.key("rto_ms").value(ms(*r.rto));
       if (r.cwnd) j.key("cwnd").value(static_cast<std::uint64_t>(*r.cwnd));
+      if (!r.congestion.empty()) j.key("congestion").value(r.congestion);
       j.end_object();
     }
     j.end_array().end_object();
@@ -81,8 +82,9 @@ std::string render_ss(Stack& stack, bool info, bool json) {
                   endpoint(r.peer_addr, r.peer_port).c_str());
     out += line;
     if (info && r.type == SOCK_STREAM && r.rto) {
-      std::snprintf(line, sizeof line, "\t rtt:%.3fms rto:%.0fms cwnd:%zu\n",
-                    r.rtt ? ms(*r.rtt) : 0.0, ms(*r.rto), r.cwnd.value_or(0));
+      // As Linux's `ss -i`, the congestion control first.
+      std::snprintf(line, sizeof line, "\t %s rtt:%.3fms rto:%.0fms cwnd:%zu\n",
+                    r.congestion.c_str(), r.rtt ? ms(*r.rtt) : 0.0, ms(*r.rto), r.cwnd.value_or(0));
       out += line;
     }
   }
@@ -268,7 +270,9 @@ int control_command(std::string_view name, std::string_view description, int arg
       {"--json", "", "print JSON instead of a table"},
       {"--help", "", "show this help"},
   };
-  if (has_info) specs.insert(specs.begin() + 2, {"-i", "", "show TCP internals: rtt, rto, cwnd"});
+  if (has_info) {
+    specs.insert(specs.begin() + 2, {"-i", "", "show TCP internals: congestion, rtt, rto, cwnd"});
+  }
   Args args(specs, argc, argv, 2);
   if (args.has("--help")) {
     std::fputs(usage_text(name, "[OPTIONS]", description, specs).c_str(), stdout);

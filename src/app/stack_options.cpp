@@ -23,6 +23,7 @@ const std::vector<FlagSpec>& stack_flag_specs() {
       {"--mtu", "BYTES", "set the TAP's MTU before starting (default: keep the TAP's)"},
       {"--offload", "", "TAP checksum and TCP segmentation offload (falls back when refused)"},
       {"--seed", "N", "seed of every random choice: ISNs, ports, IP IDs (default 1)"},
+      {"--congestion", "ALGO", "TCP congestion control: newreno or cubic (default newreno)"},
       {"--log-level", "LEVEL", "trace, debug, info, warn, error or off (default warn)"},
       {"--pcap", "FILE", "capture every frame in and out to FILE (pcap, for Wireshark/replay)"},
       {"--pcapng", "FILE", "capture to FILE as pcapng, each packet commented with its reason"},
@@ -106,6 +107,13 @@ StackSetup parse_stack_flags(const Args& args) {
   if (auto v = args.get("--mtu")) s.tap.mtu = parse_uint_flag("--mtu", *v, 576, 9000);
   s.tap.offload = args.has("--offload");
   if (auto v = args.get("--seed")) s.config.seed = parse_uint_flag("--seed", *v, 0, UINT64_MAX);
+  if (auto v = args.get("--congestion")) {
+    // tapir's own names only; TCP_CONGESTION also takes Linux's "reno".
+    if (*v != "newreno" && *v != "cubic") {
+      throw UsageError("--congestion: invalid value '" + *v + "': expected newreno or cubic");
+    }
+    s.config.tcp.congestion = *congestion_from_name(*v);
+  }
   if (auto v = args.get("--log-level")) {
     static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
     if (std::find(std::begin(kLevels), std::end(kLevels), *v) == std::end(kLevels)) {

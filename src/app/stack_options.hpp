@@ -1,6 +1,6 @@
 // The options every command that runs a stack shares (--tap, --ip, --gateway, --mac, --mtu,
-// --seed, --log-level, --pcap, --pcapng, --trace, fault injection), and the device chain they
-// build, each layer only when asked for:
+// --seed, --congestion, --log-level, --pcap, --pcapng, --trace, fault injection), and the
+// device chain they build, each layer only when asked for:
 //   FaultInjector( Tracer( PcapngWriter( PcapWriter( TapDevice ) ) ) )
 // The captures sit next to the TAP, so they record the wire as the kernel sees it; the
 // fault injector is outermost, between the wire and the stack.

@@ -1,10 +1,11 @@
-// setsockopt / getsockopt at SOL_SOCKET and IPPROTO_IP, with Linux's argument rules:
-// an option value shorter than an int is EINVAL, an unknown option ENOPROTOOPT.
+// setsockopt / getsockopt at SOL_SOCKET, IPPROTO_TCP and IPPROTO_IP, with Linux's argument
+// rules: an option value shorter than an int is EINVAL, an unknown option ENOPROTOOPT.
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <sys/time.h>
 
 #include <cstring>
+#include <string_view>
 
 #include "socket/impl.hpp"
 
@@ -51,6 +52,31 @@ Errno put_int(void* value, socklen_t* len, int v) {
   // Linux copies min(len, sizeof(int)) octets and reports the length it wrote.
   socklen_t n = std::min<socklen_t>(*len, sizeof(int));
   std::memcpy(value, &v, static_cast<std::size_t>(n));
+  *len = n;
+  return Errno::Ok;
+}
+
+// TCP_CONGESTION names. LINUX (do_tcp_setsockopt): at most TCP_CA_NAME_MAX - 1 octets,
+// ending at the first NUL; an empty value is EINVAL and an unknown name ENOENT.
+constexpr std::size_t kCaNameMax = 16;  // TCP_CA_NAME_MAX
+
+Result<CongestionAlgorithm> congestion_value(const void* value, socklen_t len) {
+  if (!value || len < 1) return Errno::Inval;
+  const auto* p = static_cast<const char*>(value);
+  std::size_t n = std::min<std::size_t>(len, kCaNameMax - 1);
+  auto algo = congestion_from_name(std::string_view(p, ::strnlen(p, n)));
+  if (!algo) return Errno::NoEnt;
+  return *algo;
+}
+
+// LINUX (do_tcp_getsockopt): min(len, TCP_CA_NAME_MAX) octets of the NUL-padded name, and
+// that length.
+Errno put_name(void* value, socklen_t* len, std::string_view name) {
+  if (!value || !len) return Errno::Inval;
+  char buf[kCaNameMax] = {};
+  std::memcpy(buf, name.data(), std::min(name.size(), kCaNameMax - 1));
+  socklen_t n = std::min<socklen_t>(*len, kCaNameMax);
+  std::memcpy(value, buf, n);
   *len = n;
   return Errno::Ok;
 }
@@ -119,6 +145,15 @@ Errno Sockets::setsockopt(int fd, int level, int name, const void* value, sockle
   }
   if (level == IPPROTO_TCP) {
     if (e->type != SOCK_STREAM) return Errno::NoProtoOpt;
+    if (name == TCP_CONGESTION) {
+      // Before connect or listen it applies to the connection (and to accepted ones); on
+      // a live connection it switches the algorithm, keeping cwnd and ssthresh (LINUX).
+      auto algo = congestion_value(value, len);
+      if (!algo) return algo.error();
+      e->topts.congestion = *algo;
+      if (e->conn) e->conn->set_options(e->topts, s.now);
+      return Errno::Ok;
+    }
     auto v = int_value(value, len);
     if (!v) return v.error();
     auto& o = e->topts;
@@ -242,6 +277,11 @@ Errno Sockets::getsockopt(int fd, int level, int name, void* value, socklen_t* l
                                                        : s.tcp.config().keepalive_probes));
       case TCP_MAXSEG:
         return put_int(value, len, e->conn ? e->conn->negotiated().smss : 536);
+      case TCP_CONGESTION:
+        return put_name(
+            value, len,
+            e->conn ? e->conn->congestion().name()
+                    : congestion_name(e->topts.congestion.value_or(s.tcp.config().congestion)));
       default:
         return Errno::NoProtoOpt;
     }

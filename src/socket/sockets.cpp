@@ -336,6 +336,7 @@ std::vector<SocketInfo> Sockets::table() {
       r.rtt = c.srtt();
       r.rto = c.rto();
       r.cwnd = c.cwnd();
+      r.congestion = std::string(c.congestion().name());
     } else {
       r.state = "CLOSED";
       r.local_addr = e.bound_addr;

@@ -1,5 +1,6 @@
 // The congestion-control interface a connection drives (STYLE.md §6), so algorithms are
-// pluggable and testable without a connection: NewReno (newreno.hpp) implements it.
+// pluggable and testable without a connection: NewReno (newreno.hpp) and CUBIC
+// (cubic.hpp) implement it.
 //
 // The connection classifies each ACK and reports it: new data acknowledged -> on_ack(),
 // a duplicate ACK by RFC 5681 §2 -> on_dup_ack(), an expired retransmission timer ->
@@ -65,6 +66,9 @@ class CongestionControl {
   virtual void on_rto(const Flight& flight) = 0;
   // Sending resumes after an idle period longer than the RTO (RFC 5681 §4.1).
   virtual void on_idle_restart() = 0;
+  // The connection's smoothed RTT (RFC 6298 §2), given before each on_ack() once there is
+  // one. CUBIC's target needs it (RFC 9438 §4.2); NewReno ignores it.
+  virtual void set_srtt(Duration /*srtt*/) {}
 
   // Bytes allowed in flight, and the slow-start threshold.
   virtual std::uint64_t cwnd() const = 0;

@@ -16,6 +16,25 @@ RttConfig rtt_config(const TcpConfig& c) {
 std::uint16_t mss_for(std::size_t mtu) {
   return static_cast<std::uint16_t>(std::min<std::size_t>(mtu, 65535) - 40);
 }
+// A new congestion controller; `from`, when switching algorithms, gives cwnd and ssthresh
+// (LINUX: tcp_reinit_congestion_control keeps both).
+std::unique_ptr<CongestionControl> make_congestion(CongestionAlgorithm algo, std::uint32_t smss,
+                                                   const CongestionControl* from) {
+  std::uint64_t cwnd = 0;
+  std::uint64_t ssthresh = kMaxAdvertisedWindow;
+  if (from) {
+    // RFC 5681 §3.2 step 6: a window inflated by fast recovery is deflated to ssthresh
+    // when recovery ends, and the new algorithm starts outside recovery.
+    cwnd = from->in_recovery() ? std::min(from->cwnd(), from->ssthresh()) : from->cwnd();
+    ssthresh = from->ssthresh();
+  }
+  if (algo == CongestionAlgorithm::Cubic) {
+    return std::make_unique<Cubic>(
+        CubicConfig{.smss = smss, .initial_ssthresh = ssthresh, .initial_cwnd = cwnd});
+  }
+  return std::make_unique<NewReno>(
+      NewRenoConfig{.smss = smss, .initial_ssthresh = ssthresh, .initial_cwnd = cwnd});
+}
 }  // namespace
 
 Connection::Connection(const TcpConfig& cfg, TcpStats& stats, const FourTuple& id, std::size_t mtu,
@@ -27,7 +46,7 @@ Connection::Connection(const TcpConfig& cfg, TcpStats& stats, const FourTuple& i
       sbuf_(send_buffer),
       rcv_(recv_buffer),
       rtt_(rtt_config(cfg)),
-      cc_(std::make_unique<NewReno>(NewRenoConfig{.smss = 536})),
+      cc_(make_congestion(cfg.congestion, 536, nullptr)),
       log_(log::get("tcp")) {
   opts_.keepalive_idle = cfg.keepalive_idle;
   opts_.keepalive_interval = cfg.keepalive_interval;
@@ -105,7 +124,7 @@ void Connection::take_syn_options(const wire::TcpRepr& syn) {
     neg_.snd_shift = 0;
     neg_.rcv_shift = 0;
   }
-  cc_ = std::make_unique<NewReno>(NewRenoConfig{.smss = neg_.smss});
+  cc_ = make_congestion(opts_.congestion.value_or(cfg_.congestion), neg_.smss, nullptr);
 }
 
 Result<std::size_t> Connection::send(Bytes data) {
@@ -265,6 +284,8 @@ void Connection::set_options(const ConnOptions& o, Instant now) {
     opts_.keepalive_interval = cfg_.keepalive_interval;
   }
   if (opts_.keepalive_probes == 0) opts_.keepalive_probes = cfg_.keepalive_probes;
+  const CongestionAlgorithm algo = opts_.congestion.value_or(cfg_.congestion);
+  if (congestion_from_name(cc_->name()) != algo) cc_ = make_congestion(algo, neg_.smss, cc_.get());
   if (!opts_.keepalive) {
     timers_.keepalive.disarm();
   } else if (!was || !timers_.keepalive.armed()) {

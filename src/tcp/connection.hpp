@@ -20,6 +20,7 @@
 #include "tapir/result.hpp"
 #include "tapir/stack_config.hpp"
 #include "tapir/stats.hpp"
+#include "tcp/cubic.hpp"
 #include "tcp/newreno.hpp"
 #include "tcp/reassembler.hpp"
 #include "tcp/rtt.hpp"
@@ -89,6 +90,8 @@ struct ConnOptions {
   Duration keepalive_idle{0};          // TCP_KEEPIDLE
   Duration keepalive_interval{0};      // TCP_KEEPINTVL
   std::uint32_t keepalive_probes = 0;  // TCP_KEEPCNT
+  // TCP_CONGESTION; unset means TcpConfig::congestion.
+  std::optional<CongestionAlgorithm> congestion;
 };
 
 class Connection {
@@ -145,11 +148,13 @@ class Connection {
   Duration rto() const { return rtt_.rto(); }
   std::optional<Duration> srtt() const { return rtt_.srtt(); }
   std::uint64_t cwnd() const { return cc_->cwnd(); }
+  const CongestionControl& congestion() const { return *cc_; }
   const Negotiated& negotiated() const { return neg_; }
   const SendSequenceSpace& snd() const { return snd_; }
   const ReceiveSequenceSpace& rcv() const { return rcv_seq_; }
   const ConnOptions& options() const { return opts_; }
-  // setsockopt: new options take effect at once (SO_KEEPALIVE starts or stops the timer).
+  // setsockopt: new options take effect at once (SO_KEEPALIVE starts or stops the timer,
+  // TCP_CONGESTION switches the algorithm).
   void set_options(const ConnOptions& o, Instant now);
   std::size_t copy_payload(std::uint64_t offset, MutBytes out) const {
     return sbuf_.copy_out(offset, out);

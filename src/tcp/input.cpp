@@ -371,6 +371,7 @@ void Connection::on_new_ack(SeqNum ack, Instant now) {
   persist_backoff_ = 0;
   // RFC 6298 (2.3) with Karn's rule: only a segment sent once gives a sample.
   if (auto r = sampler_.on_ack(acked_to, now)) rtt_.on_sample(*r);
+  if (auto srtt = rtt_.srtt()) cc_->set_srtt(*srtt);  // RFC 9438 §4.2 (CUBIC's target)
   // The flight passed in starts at the new SND.UNA: NewReno tells a full ACK from a
   // partial one by comparing it with `recover`.
   auto resp = cc_->on_ack(acked, Flight{acked_to, data_off(snd_.max)}, now);

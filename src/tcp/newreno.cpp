@@ -10,7 +10,7 @@ NewReno::NewReno(NewRenoConfig cfg)
       // RFC 5681 §3.1 equation (1), unless configured in segments.
       iw_(cfg.initial_window_segments ? std::uint64_t{cfg.initial_window_segments} * cfg.smss
                                       : rfc5681_initial_window(cfg.smss)),
-      cwnd_(iw_),
+      cwnd_(cfg.initial_cwnd ? cfg.initial_cwnd : iw_),
       // RFC 5681 §3.1: "The initial value of ssthresh SHOULD be set arbitrarily high".
       ssthresh_(cfg.initial_ssthresh) {}
 

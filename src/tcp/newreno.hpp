@@ -20,6 +20,8 @@ struct NewRenoConfig {
   // 0 means RFC 5681 §3.1 equation (1). LINUX: Linux starts with 10 segments (RFC 6928).
   std::uint32_t initial_window_segments = 0;
   std::uint64_t initial_ssthresh = kMaxAdvertisedWindow;
+  // 0 means the initial window. LINUX: switching algorithms (TCP_CONGESTION) keeps cwnd.
+  std::uint64_t initial_cwnd = 0;
   // RFC 5681 §3.1: counting acknowledged bytes is the RECOMMENDED congestion-avoidance
   // increase (RFC 3465 §2.1); false uses equation (3), SMSS*SMSS/cwnd per ACK.
   bool byte_counting = true;

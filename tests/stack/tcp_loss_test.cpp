@@ -1,7 +1,7 @@
 // Two stacks over FaultInjector(MemoryWire): bulk transfers both ways arrive byte-exact
 // through loss, duplication, reordering and corruption, driven by a discrete-event loop
 // (no sleeps), and the same seed gives the same run exactly. Each test prints one summary
-// line with the retransmission counts.
+// line with the retransmission counts. The suite runs with NewReno and with CUBIC.
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -34,6 +34,11 @@ const std::vector<std::byte>& pattern() {
   return p;
 }
 
+StackConfig with_congestion(StackConfig c, CongestionAlgorithm cc) {
+  c.tcp.congestion = cc;
+  return c;
+}
+
 struct Direction {
   int tx_fd = -1;
   int rx_fd = -1;
@@ -61,10 +66,10 @@ struct LossyPair {
   Stack b;
   SimLoop sim;
 
-  explicit LossyPair(const phy::FaultInjectorConfig& f)
+  LossyPair(const phy::FaultInjectorConfig& f, CongestionAlgorithm cc)
       : faults(wire.end_a(), f),
-        a(faults, config_for(kMacA, kIpA)),
-        b(wire.end_b(), config_for(kMacB, kIpB)),
+        a(faults, with_congestion(config_for(kMacA, kIpA), cc)),
+        b(wire.end_b(), with_congestion(config_for(kMacB, kIpB), cc)),
         sim(clock, {&a, &b},
             [this] { return wire.end_a().pending() + wire.end_b().pending() > 0; }) {}
 
@@ -93,8 +98,8 @@ struct LossyPair {
   }
 };
 
-LossRun transfer(const phy::FaultInjectorConfig& f) {
-  LossyPair t(f);
+LossRun transfer(const phy::FaultInjectorConfig& f, CongestionAlgorithm cc) {
+  LossyPair t(f, cc);
   int lfd = *t.b.sockets().socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(t.b.sockets().bind(lfd, make_sockaddr(Ipv4Addr::any(), 9)) == Errno::Ok);
   REQUIRE(t.b.sockets().listen(lfd, 4) == Errno::Ok);
@@ -162,9 +167,10 @@ void report(const char* name, std::uint64_t seed, const LossRun& r) {
   std::fflush(stdout);
 }
 
-LossRun run_case(const char* name, std::uint64_t seed, const phy::FaultConfig& f) {
-  INFO("seed=" << seed);
-  LossRun r = transfer(phy::FaultInjectorConfig::both(seed, f));
+LossRun run_case(const char* name, std::uint64_t seed, const phy::FaultConfig& f,
+                 CongestionAlgorithm cc = CongestionAlgorithm::NewReno) {
+  INFO("seed=" << seed << " congestion=" << congestion_name(cc));
+  LossRun r = transfer(phy::FaultInjectorConfig::both(seed, f), cc);
   report(name, seed, r);
   CHECK(r.complete);
   CHECK(r.exact);
@@ -216,4 +222,42 @@ TEST_CASE("loss: 20 MiB each way through corruption, loss, duplication and reord
                {.drop_pct = 1, .dup_pct = 1, .reorder_pct = 2, .corrupt_pct = 1, .delay = 2ms});
   // Each corrupted frame is caught by a checksum (or a header check) and dropped.
   CHECK(r.faults.tx.corrupted + r.faults.rx.corrupted > 0);
+}
+
+// ---- The same transfers with CUBIC (RFC 9438) on both stacks ----
+
+TEST_CASE("loss: cubic, 20 MiB each way, no loss, no retransmission", "[tcp][loss][cubic][slow]") {
+  LossRun r = run_case("cubic 0%", 1, {.delay = 2ms}, CongestionAlgorithm::Cubic);
+  CHECK(r.a.retransmitted_segments == 0);
+  CHECK(r.b.retransmitted_segments == 0);
+}
+
+TEST_CASE("loss: cubic, 20 MiB each way through 1% loss both ways", "[tcp][loss][cubic][slow]") {
+  LossRun r = run_case("cubic 1%", 11, {.drop_pct = 1, .delay = 2ms}, CongestionAlgorithm::Cubic);
+  CHECK(r.a.fast_retransmits > 0);
+  CHECK(r.b.fast_retransmits > 0);
+}
+
+TEST_CASE("loss: cubic, 20 MiB each way through 5% loss, twice with one seed, identical counts",
+          "[tcp][loss][cubic][slow]") {
+  LossRun r1 = run_case("cubic 5%", 55, {.drop_pct = 5, .delay = 2ms}, CongestionAlgorithm::Cubic);
+  LossRun r2 =
+      run_case("cubic 5% again", 55, {.drop_pct = 5, .delay = 2ms}, CongestionAlgorithm::Cubic);
+  CHECK(r1.a.retransmitted_segments == r2.a.retransmitted_segments);
+  CHECK(r1.b.retransmitted_segments == r2.b.retransmitted_segments);
+  CHECK(r1.a.tx_segments == r2.a.tx_segments);
+  CHECK(r1.elapsed == r2.elapsed);
+}
+
+TEST_CASE("loss: cubic, 20 MiB each way through 10% loss both ways", "[tcp][loss][cubic][slow]") {
+  LossRun r =
+      run_case("cubic 10%", 101, {.drop_pct = 10, .delay = 2ms}, CongestionAlgorithm::Cubic);
+  CHECK(r.a.rto_expired > 0);
+}
+
+TEST_CASE("loss: cubic, 20 MiB each way through corruption, loss, duplication and reordering",
+          "[tcp][loss][cubic][slow]") {
+  run_case("cubic 1% corrupt + 1% drop + 1% dup + 2% reorder", 13,
+           {.drop_pct = 1, .dup_pct = 1, .reorder_pct = 2, .corrupt_pct = 1, .delay = 2ms},
+           CongestionAlgorithm::Cubic);
 }
