@@ -4,7 +4,15 @@
 # TAP limit (netbench tap-in/tap-out: no stack at all), each in fresh network namespaces,
 # unpinned and pinned to one CPU. Prints a table of medians with the ratios of tapir to the
 # kernel, to lwIP and to the raw limit, checks issue 7's targets, and writes every value as
-# JSON to bench/results/. Usage: bench/run.sh [--quick] [--runs N] [--build DIR]
+# JSON to bench/results/.
+#
+#   bench/run.sh [--quick] [--runs N] [--build DIR] [--stack NAME=COMMAND]...
+#
+# --stack adds any other stack through an adapter: COMMAND TAP ADDR/PREFIX must bring the
+# stack up on that (existing) TAP at that address, serve TCP echo (7), discard (9) and
+# chargen (19, RFC 864 as tapir sends it), UDP echo (7) and ICMP echo, optionally HTTP on 80
+# (GET /index.html), and print a line containing "serving on" once ready (bench/README.md).
+# lwIP is such a stack, added by itself when bench/lwip/lwip_adapter is built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,12 +22,16 @@ RAW_SECONDS=3
 STREAM_BYTES=1000000000
 HOLD=1000
 BUILD=build/release
+ADAPTERS=()      # NAME=COMMAND, one per adapter stack
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) RUNS=1; SECONDS_PER_TEST=2; RAW_SECONDS=2; STREAM_BYTES=200000000; HOLD=200 ;;
     --runs) RUNS=$2; shift ;;
     --build) BUILD=$2; shift ;;
-    *) echo "bench/run.sh: unknown option '$1' (use --quick, --runs N or --build DIR)" >&2; exit 2 ;;
+    --stack)
+      [[ "$2" =~ ^[a-z][a-z0-9_]{0,9}=. ]] || { echo "bench/run.sh: --stack wants NAME=COMMAND (NAME: a-z0-9_, up to 10)" >&2; exit 2; }
+      ADAPTERS+=("$2"); shift ;;
+    *) echo "bench/run.sh: unknown option '$1' (use --quick, --runs N, --build DIR or --stack NAME=COMMAND)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -38,19 +50,34 @@ cmake --build "$BUILD" --target "${TARGETS[@]}" -j "$(nproc)" >/dev/null
 TAPIR=$PWD/$BUILD/src/tapir
 NETBENCH=$PWD/$BUILD/bench/netbench
 LWIP=$PWD/$BUILD/bench/lwip/lwip_adapter
-STACKS=(tapir kernel lwip)
-if [ ! -x "$LWIP" ]; then
+if [ -x "$LWIP" ]; then
+  ADAPTERS=("lwip=$LWIP" "${ADAPTERS[@]}")
+else
   echo "bench/run.sh: the lwIP adapter is not built (liblwip-dev missing): no lwip column" >&2
-  STACKS=(tapir kernel)
 fi
 
 ID=$$
 NS_T="tapir-bench-t-$ID"   # the kernel client and tapir, joined by tap0
-NS_L="tapir-bench-l-$ID"   # the kernel client and lwIP, joined by taplw
 NS_R="tapir-bench-r-$ID"   # the raw TAP limit: netbench on both sides of tapraw
 NS_C="tapir-bench-c-$ID"   # the kernel client of the reference
 NS_S="tapir-bench-s-$ID"   # the kernel server of the reference
-NAMESPACES=("$NS_T" "$NS_L" "$NS_R" "$NS_C" "$NS_S")
+NAMESPACES=("$NS_T" "$NS_R" "$NS_C" "$NS_S")
+STACKS=(tapir kernel)
+declare -A STACK_NS STACK_HOST ADAPTER_CMD ADAPTER_TAP
+STACK_NS[tapir]=$NS_T; STACK_HOST[tapir]=10.0.0.2
+STACK_NS[kernel]=$NS_C; STACK_HOST[kernel]=10.1.0.2
+i=0
+for a in "${ADAPTERS[@]}"; do  # each adapter stack: its own namespace and TAP, 10.0.0.2 on it
+  name=${a%%=*}
+  [ -z "${STACK_NS[$name]:-}" ] || { echo "bench/run.sh: stack '$name' given twice" >&2; exit 2; }
+  STACKS+=("$name")
+  STACK_NS[$name]="tapir-bench-a$i-$ID"
+  STACK_HOST[$name]=10.0.0.2
+  ADAPTER_CMD[$name]=${a#*=}
+  ADAPTER_TAP[$name]="tapa$i"
+  NAMESPACES+=("${STACK_NS[$name]}")
+  i=$((i + 1))
+done
 WORK=$(mktemp -d /tmp/tapir-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -59,6 +86,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP  # through the EXIT trap: namespaces go on a signal too
 
 for ns in "${NAMESPACES[@]}"; do ip netns add "$ns"; ip netns exec "$ns" ip link set lo up; done
 make_tap() {  # make_tap NS DEV: the kernel side of a stack's TAP is 10.0.0.1, the stack 10.0.0.2
@@ -67,14 +96,14 @@ make_tap() {  # make_tap NS DEV: the kernel side of a stack's TAP is 10.0.0.1, t
   ip netns exec "$1" ip link set "$2" up
 }
 make_tap "$NS_T" tap0
-make_tap "$NS_L" taplw
+for name in "${!ADAPTER_CMD[@]}"; do make_tap "${STACK_NS[$name]}" "${ADAPTER_TAP[$name]}"; done
 ip netns exec "$NS_R" ip tuntap add dev tapraw mode tap
 ip netns exec "$NS_R" ip link set tapraw up
 # A client that closes first keeps a TIME-WAIT per connection for 60 s. tcp_crr makes
 # thousands a second, and once half the ephemeral ports are taken each connect(2) searches
 # for a free one for milliseconds, whatever the stack: cap TIME-WAIT in the client
 # namespaces (the link is lossless and private, so no old duplicate can arrive).
-for ns in "$NS_T" "$NS_L" "$NS_C"; do ip netns exec "$ns" sysctl -qw net.ipv4.tcp_max_tw_buckets=4096; done
+for stack in "${STACKS[@]}"; do ip netns exec "${STACK_NS[$stack]}" sysctl -qw net.ipv4.tcp_max_tw_buckets=4096; done
 ip link add "vb$ID" netns "$NS_C" type veth peer name "vs$ID" netns "$NS_S"
 ip netns exec "$NS_C" ip addr add 10.1.0.1/24 dev "vb$ID"
 ip netns exec "$NS_S" ip addr add 10.1.0.2/24 dev "vs$ID"
@@ -87,17 +116,20 @@ printf '<!doctype html><title>bench</title><p>tapir benchmark page</p>\n' >"$WOR
 chmod -R a+rX "$WORK/site"
 
 declare -A STACK_PID  # the process whose RSS the hold workload reads
-start_servers() {  # start_servers PIN_PREFIX: tapir on tap0, lwIP on taplw, netbench + nginx behind the veth
+declare -A HAS_HTTP   # adapter stacks that answered on port 80
+start_servers() {  # start_servers PIN_PREFIX: tapir on tap0, each adapter on its TAP, netbench + nginx behind the veth
   local pin=$1
   ip netns exec "$NS_T" $pin "$TAPIR" serve --tap tap0 --ip 10.0.0.2/24 --services echo,discard,chargen,http \
     --http-root "$WORK/site" --control "$WORK/ctl.sock" >"$WORK/tapir.log" 2>&1 &
   STACK_PID[tapir]=$!
   PIDS+=("$!")
-  if [ -x "$LWIP" ]; then
-    ip netns exec "$NS_L" $pin "$LWIP" taplw 10.0.0.2/24 >"$WORK/lwip.log" 2>&1 &
-    STACK_PID[lwip]=$!
+  for name in "${!ADAPTER_CMD[@]}"; do
+    # shellcheck disable=SC2086  # the adapter's command line splits into words by design
+    ip netns exec "${STACK_NS[$name]}" $pin ${ADAPTER_CMD[$name]} "${ADAPTER_TAP[$name]}" 10.0.0.2/24 \
+      >"$WORK/$name.log" 2>&1 &
+    STACK_PID[$name]=$!
     PIDS+=("$!")
-  fi
+  done
   ip netns exec "$NS_S" $pin "$NETBENCH" serve >"$WORK/netbench.log" 2>&1 &
   PIDS+=("$!")
   cat >"$WORK/nginx.conf" <<CONF
@@ -109,12 +141,22 @@ http { access_log off; server { listen 10.1.0.2:80; root $WORK/site; } }
 CONF
   ip netns exec "$NS_S" $pin nginx -c "$WORK/nginx.conf" -g 'daemon off;' &
   PIDS+=("$!")
+  local ready
   for _ in $(seq 100); do
-    grep -q "serving on" "$WORK/tapir.log" && grep -q serving "$WORK/netbench.log" &&
-      { [ ! -x "$LWIP" ] || grep -q "serving on" "$WORK/lwip.log"; } && break
+    ready=1
+    for log in tapir "${!ADAPTER_CMD[@]}"; do grep -q "serving on" "$WORK/$log.log" || ready=0; done
+    grep -q serving "$WORK/netbench.log" || ready=0
+    [ $ready = 1 ] && break
     sleep 0.1
   done
+  [ $ready = 1 ] || { echo "bench/run.sh: a stack did not come up; logs:" >&2; tail -n 5 "$WORK"/*.log >&2; exit 1; }
   sleep 0.5
+  for name in "${!ADAPTER_CMD[@]}"; do
+    HAS_HTTP[$name]=0
+    if ip netns exec "${STACK_NS[$name]}" timeout 2 bash -c 'exec 3<>/dev/tcp/10.0.0.2/80' 2>/dev/null; then
+      HAS_HTTP[$name]=1
+    fi
+  done
 }
 
 stop_servers() {
@@ -159,27 +201,21 @@ for pin in "" "taskset -c 0"; do
   # freed by earlier workloads (it would absorb the new connections).
   if [ -z "$pin" ]; then
     for stack in "${STACKS[@]}"; do
-      case $stack in
-        tapir) measure "$pin" tapir "$NS_T" 10.0.0.2 hold >>"$RESULTS" ;;
-        lwip) measure "$pin" lwip "$NS_L" 10.0.0.2 hold >>"$RESULTS" ;;
-      esac
+      if [ $stack != kernel ]; then measure "$pin" $stack "${STACK_NS[$stack]}" 10.0.0.2 hold >>"$RESULTS"; fi
     done
   fi
   for run in $(seq "$RUNS"); do
     for stack in "${STACKS[@]}"; do
-      case $stack in
-        tapir) ns=$NS_T; host=10.0.0.2 ;;
-        lwip) ns=$NS_L; host=10.0.0.2 ;;
-        kernel) ns=$NS_C; host=10.1.0.2 ;;
-      esac
+      ns=${STACK_NS[$stack]}
+      host=${STACK_HOST[$stack]}
       measure "$pin" $stack $ns $host stream-in "$STREAM_BYTES" >>"$RESULTS"
       measure "$pin" $stack $ns $host stream-out "$STREAM_BYTES" >>"$RESULTS"
       measure "$pin" $stack $ns $host rr "$SECONDS_PER_TEST" 64 >>"$RESULTS"
       measure "$pin" $stack $ns $host crr "$SECONDS_PER_TEST" >>"$RESULTS"
       measure "$pin" $stack $ns $host udp-rr "$SECONDS_PER_TEST" 64 >>"$RESULTS"
       measure "$pin" $stack $ns $host ping >>"$RESULTS"
-      # lwIP's HTTP server app is not in Debian's liblwip (no httpd_init): no http_wrk for lwIP.
-      [ $stack != lwip ] && measure "$pin" $stack $ns $host wrk >>"$RESULTS"
+      # Adapters without HTTP are left out (lwIP: Debian's liblwip has no httpd app).
+      if [ "${HAS_HTTP[$stack]:-1}" = 1 ]; then measure "$pin" $stack $ns $host wrk >>"$RESULTS"; fi
     done
     for dir in tap-in tap-out; do
       for mode in plain vnet; do
@@ -192,11 +228,13 @@ done
 
 mkdir -p bench/results
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-python3 - "$RESULTS" "bench/results/$STAMP.json" "$(uname -r)" "$(nproc)" <<'PY'
+python3 - "$RESULTS" "bench/results/$STAMP.json" "$(uname -r)" "$(nproc)" "${STACKS[@]}" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-out = {"kernel": sys.argv[3], "cpus": int(sys.argv[4]), "runs": rows, "medians": [], "targets": []}
-STACKS = ("tapir", "kernel", "lwip", "raw")
+STACKS = tuple(sys.argv[5:])  # tapir, kernel, then the adapter stacks
+OTHERS = STACKS[1:]
+out = {"kernel": sys.argv[3], "cpus": int(sys.argv[4]), "stacks": list(STACKS), "runs": rows,
+       "medians": [], "targets": []}
 RAW_OF = {"stream_in": "raw_tap_in", "stream_out": "raw_tap_out"}  # plain frames, as tapir's
 
 def pick(test, pinned, stack, field):
@@ -210,46 +248,46 @@ def better(a, b, unit):  # > 1: a did better than b
     return b / a if unit in ("us", "B/conn") else a / b
 
 fmt = lambda x, w=9, d=3: f"{x:{w}.{d}f}" if x is not None else f"{'-':>{w}}"
+col = lambda s: s[:9]
+ratio_col = lambda s: f"t/{s[:6]}"
 keys = sorted({(r["test"], r["pinned"]) for r in rows}, key=lambda k: (k[0].startswith("raw"), k))
-print(f"{'workload':<17} {'pinned':<6} {'tapir':>9} {'kernel':>9} {'lwip':>9} {'t/k':>6} {'t/l':>6}"
-      f" {'raw':>9} {'t/raw':>6}  unit")
+print(f"{'workload':<17} {'pinned':<6} " + " ".join(f"{col(s):>9}" for s in STACKS) + " " +
+      " ".join(f"{ratio_col(s):>8}" for s in OTHERS) + f" {'raw':>9} {'t/raw':>6}  unit")
 med = {}
 for test, pinned in keys:
     unit = next(r["unit"] for r in rows if r["test"] == test)
     m = {s: pick(test, pinned, s, "value") for s in STACKS}
-    p99 = {s: pick(test, pinned, s, "p99_us") for s in STACKS}
-    raw = m["raw"] if test.startswith("raw") else pick(RAW_OF.get(test, ""), pinned, "raw", "value")
-    entry = {"test": test, "pinned": pinned, "unit": unit,
-             **{s: m[s] for s in STACKS[:3]}, "raw": raw,
-             "tapir_vs_kernel": better(m["tapir"], m["kernel"], unit),
-             "tapir_vs_lwip": better(m["tapir"], m["lwip"], unit),
+    raw = pick(test if test.startswith("raw") else RAW_OF.get(test, ""), pinned, "raw", "value")
+    entry = {"test": test, "pinned": pinned, "unit": unit, **m, "raw": raw,
+             **{f"tapir_vs_{s}": better(m["tapir"], m[s], unit) for s in OTHERS},
              "tapir_vs_raw": None if test.startswith("raw") else better(m["tapir"], raw, unit),
-             **{f"{s}_p99_us": p99[s] for s in STACKS[:3]}}
+             **{f"{s}_p99_us": pick(test, pinned, s, "p99_us") for s in STACKS}}
     out["medians"].append(entry)
     med[(test, pinned)] = entry
-    print(f"{test:<17} {str(pinned):<6} {fmt(m['tapir'])} {fmt(m['kernel'])} {fmt(m['lwip'])}"
-          f" {fmt(entry['tapir_vs_kernel'], 6, 2)} {fmt(entry['tapir_vs_lwip'], 6, 2)}"
+    print(f"{test:<17} {str(pinned):<6} " + " ".join(fmt(m[s]) for s in STACKS) + " " +
+          " ".join(fmt(entry[f"tapir_vs_{s}"], 8, 2) for s in OTHERS) +
           f" {fmt(raw)} {fmt(entry['tapir_vs_raw'], 6, 2)}  {unit}")
 
 lat = [e for e in out["medians"] if e["tapir_p99_us"] is not None]
 if lat:
-    print(f"\n{'p99 latency (us)':<17} {'pinned':<6} {'tapir':>9} {'kernel':>9} {'lwip':>9} {'t/k':>6} {'t/l':>6}")
+    print(f"\n{'p99 latency (us)':<17} {'pinned':<6} " + " ".join(f"{col(s):>9}" for s in STACKS) +
+          " " + " ".join(f"{ratio_col(s):>8}" for s in OTHERS))
     for e in lat:
-        t, k, l = e["tapir_p99_us"], e["kernel_p99_us"], e["lwip_p99_us"]
-        print(f"{e['test']:<17} {str(e['pinned']):<6} {fmt(t, 9, 1)} {fmt(k, 9, 1)} {fmt(l, 9, 1)}"
-              f" {fmt(better(t, k, 'us'), 6, 2)} {fmt(better(t, l, 'us'), 6, 2)}")
+        p = {s: e[f"{s}_p99_us"] for s in STACKS}
+        print(f"{e['test']:<17} {str(e['pinned']):<6} " + " ".join(fmt(p[s], 9, 1) for s in STACKS) +
+              " " + " ".join(fmt(better(p["tapir"], p[s], "us"), 8, 2) for s in OTHERS))
 
-# Issue 7's targets, each a ratio within this run.
+# Issue 7's targets, each a ratio within this run (against lwIP and the raw TAP limit).
 def target(name, test, pinned, key, want, p99=False):
     e = med.get((test, pinned))
-    got = e and e[key]
+    got = e.get(key) if e else None
     ok = got is not None and got >= want
     if ok and p99:
-        ok = e["tapir_p99_us"] is not None and e["lwip_p99_us"] is not None and \
+        ok = e["tapir_p99_us"] is not None and e.get("lwip_p99_us") is not None and \
              e["tapir_p99_us"] <= e["lwip_p99_us"]
     out["targets"].append({"target": name, "ratio": got, "want": want, "met": bool(ok)})
-    print(f"{name:<52} {fmt(got, 6, 2)}  (>= {want}{', p99 no worse' if p99 else ''})  "
-          f"{'met' if ok else 'NOT met'}")
+    print(f"{name:<46} {fmt(got, 6, 2)}  (>= {want}{', p99 no worse' if p99 else ''})  "
+          f"{'met' if ok else 'NOT met' if got is not None else 'no figure'}")
 
 print("\nissue 7 targets (ratios measured in this run)")
 for s in ("stream_in", "stream_out"):
