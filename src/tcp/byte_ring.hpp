@@ -1,7 +1,10 @@
 // ByteRing: the fixed-capacity circular byte store under SendBuffer and RecvBuffer.
 //
-// Storage is allocated on the first write and can be released again when empty, so an
-// idle connection holds no buffer memory. Besides the usual push/pop it can write into its
+// The capacity is a bound, not an allocation. Storage is allocated on the first write,
+// starting at kMinAllocation bytes and doubling (up to the capacity) when a write needs
+// more, and can be released again when empty: an idle connection holds no buffer memory,
+// one exchanging small messages holds a few KiB, and only a bulk transfer grows the ring
+// to its full capacity. Besides the usual push/pop it can write into its
 // free space *ahead* of the tail without making the bytes readable (write_ahead), and later
 // make them readable (commit): the reassembler keeps out-of-order data there, so the
 // receive window and the out-of-order store are the same memory (as smoltcp's rx ring and
@@ -26,14 +29,18 @@ struct ByteSlices {
 
 class ByteRing {
  public:
+  // The first allocation: one page, enough for a full-sized segment.
+  static constexpr std::size_t kMinAllocation = 4096;
+
   explicit ByteRing(std::size_t capacity) : cap_(capacity) {}
 
   std::size_t capacity() const { return cap_; }
   std::size_t size() const { return size_; }
   std::size_t free_space() const { return cap_ - size_; }
   bool empty() const { return size_ == 0; }
-  // Bytes of heap memory held: 0 until the first write and after release().
-  std::size_t allocated_bytes() const { return buf_ ? cap_ : 0; }
+  // Bytes of heap memory held: 0 until the first write and after release(); then between
+  // min(kMinAllocation, capacity()) and capacity().
+  std::size_t allocated_bytes() const { return alloc_; }
 
   // Appends up to free_space() bytes of `data`; returns how many were taken.
   std::size_t push(Bytes data);
@@ -54,11 +61,13 @@ class ByteRing {
   void release();
 
  private:
-  std::byte* storage();
-  std::size_t wrap(std::size_t pos) const { return pos >= cap_ ? pos - cap_ : pos; }
+  // Storage for at least `extent` bytes from the head (readable plus parked ahead).
+  std::byte* storage(std::size_t extent);
+  std::size_t wrap(std::size_t pos) const { return pos >= alloc_ ? pos - alloc_ : pos; }
 
   std::unique_ptr<std::byte[]> buf_;
   std::size_t cap_;
+  std::size_t alloc_ = 0;  // bytes of buf_; positions wrap at this size
   std::size_t head_ = 0;
   std::size_t size_ = 0;
 };

@@ -62,6 +62,67 @@ TEST_CASE("ring: capacity 0 accepts nothing and never allocates", "[tcp][ring]")
   CHECK(r.allocated_bytes() == 0);
 }
 
+TEST_CASE("ring: storage grows from one page to the capacity only as writes need it",
+          "[tcp][ring]") {
+  ByteRing r(64 * 1024);
+  CHECK(r.allocated_bytes() == 0);
+  r.push(as_bytes("abc"));
+  CHECK(r.allocated_bytes() == ByteRing::kMinAllocation);
+  // Fill past one page: the allocation doubles until the bytes fit.
+  std::string big(10000, 'x');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  CHECK(r.push(as_bytes(big)) == big.size());
+  CHECK(r.allocated_bytes() == 16 * 1024);
+  CHECK(to_str(r.slices(0, 3)) == "abc");
+  CHECK(to_str(r.slices(3, big.size())) == big);
+  // Never beyond the capacity, even for a write that would round up past it.
+  r.pop(r.size());
+  std::string most(60 * 1024, 'q');
+  CHECK(r.push(as_bytes(most)) == most.size());
+  CHECK(r.allocated_bytes() == 64 * 1024);
+  CHECK(r.free_space() == 4 * 1024);
+}
+
+TEST_CASE("ring: growing keeps wrapped readable bytes and parked bytes in place", "[tcp][ring]") {
+  // Capacity 3 pages: the allocation goes from 4096 straight to 12288 (the capacity).
+  ByteRing r(3 * 4096);
+  std::string first(4090, 'a');
+  CHECK(r.push(as_bytes(first)) == 4090);
+  r.pop(4080);  // the head sits near the end of the first page
+  CHECK(r.push(as_bytes("0123456789ABCDEFGHIJ")) == 20);  // wraps the first page
+  CHECK(r.allocated_bytes() == 4096);
+  CHECK_FALSE(r.slices(0, 100).second.empty());
+  // Park bytes beyond a hole, so far ahead that the ring grows to its capacity.
+  r.write_ahead(9000, as_bytes("parked"));
+  CHECK(r.allocated_bytes() == 3 * 4096);
+  CHECK(to_str(r.slices(0, 100)) == "aaaaaaaaaa0123456789ABCDEFGHIJ");
+  // Fill the hole and commit: the parked bytes were carried over.
+  std::string hole(9000, '-');
+  r.write_ahead(0, as_bytes(hole));
+  r.commit(9000 + 6);
+  CHECK(to_str(r.slices(30 + 9000, 6)) == "parked");
+  CHECK(to_str(r.slices(0, 10)) == "aaaaaaaaaa");
+}
+
+TEST_CASE("ring: release frees the storage, the next write starts small again", "[tcp][ring]") {
+  ByteRing r(1 << 20);
+  std::string big(100000, 'z');
+  CHECK(r.push(as_bytes(big)) == big.size());
+  CHECK(r.allocated_bytes() == 128 * 1024);
+  r.pop(big.size());
+  r.release();
+  CHECK(r.allocated_bytes() == 0);
+  CHECK(r.push(as_bytes("hi")) == 2);
+  CHECK(r.allocated_bytes() == ByteRing::kMinAllocation);
+  CHECK(to_str(r.slices(0, 10)) == "hi");
+}
+
+TEST_CASE("ring: a capacity below one page allocates just the capacity", "[tcp][ring]") {
+  ByteRing r(100);
+  r.push(as_bytes("x"));
+  CHECK(r.allocated_bytes() == 100);
+}
+
 TEST_CASE("send buffer: storage is allocated on first write only", "[tcp][send_buffer]") {
   SendBuffer sb(4096);
   CHECK(sb.allocated_bytes() == 0);
