@@ -134,7 +134,10 @@ Errno Sockets::setsockopt(int fd, int level, int name, const void* value, sockle
       case SO_KEEPALIVE:
         if (e->type != SOCK_STREAM) return Errno::Ok;  // Linux accepts it and ignores it
         e->topts.keepalive = *v != 0;
-        if (e->conn) e->conn->set_options(e->topts, s.now);
+        if (e->conn) {
+          e->conn->set_options(e->topts, s.now);
+          s.tcp.reschedule(*e->conn);  // the keep-alive timer starts or stops
+        }
         return Errno::Ok;
       case SO_SNDBUF:
         e->sndbuf = doubled_buf(*v, kSndBufMin);
@@ -151,7 +154,10 @@ Errno Sockets::setsockopt(int fd, int level, int name, const void* value, sockle
       auto algo = congestion_value(value, len);
       if (!algo) return algo.error();
       e->topts.congestion = *algo;
-      if (e->conn) e->conn->set_options(e->topts, s.now);
+      if (e->conn) {
+        e->conn->set_options(e->topts, s.now);
+        s.tcp.reschedule(*e->conn);  // set_options may arm the keep-alive timer
+      }
       return Errno::Ok;
     }
     auto v = int_value(value, len);

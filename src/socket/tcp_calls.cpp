@@ -96,6 +96,7 @@ Result<int> Sockets::Impl::tcp_accept(Entry& e, sockaddr_in* peer) {
   n.bound_port = child->id().local_port;
   n.topts = e.topts;  // accepted sockets inherit the listener's options (Linux)
   child->set_options(e.topts, now);
+  tcp.reschedule(*child);  // an inherited SO_KEEPALIVE starts the keep-alive timer
   child->owner = *fd;
   if (peer) *peer = make_sockaddr(child->id().remote_addr, child->id().remote_port);
   return *fd;

@@ -160,6 +160,13 @@ class Connection {
     return sbuf_.copy_out(offset, out);
   }
   std::size_t memory_bytes() const;
+  // Frees the send and receive storage while neither holds a byte (nothing unacknowledged
+  // or unsent, nothing unread or out of order): an idle connection keeps no buffer memory,
+  // and the next byte allocates it again. TcpLayer calls it after every event.
+  void release_idle_buffers() {
+    sbuf_.release_if_empty();
+    rcv_.release_if_idle();
+  }
 
   // Set by the owner (the socket table) to hear of readiness changes and of the end.
   int owner = -1;

@@ -77,9 +77,7 @@ void TcpLayer::on_datagram(const ip::Datagram& d, Instant now) {
     return;
   }
   FourTuple id{d.ip.dst, seg->dst_port, d.ip.src, seg->src_port};
-  auto it = conns_.find(id);
-  if (it != conns_.end()) {
-    auto conn = it->second;  // keep it alive through processing
+  if (auto conn = find(id)) {  // a reference of our own keeps it alive through processing
     if (reopen_time_wait(conn, *seg, now)) return;
     auto emit = [&](const OutSegment& s) { send(id, s, conn.get(), now); };
     conn->on_segment(*seg, now, emit);
@@ -189,16 +187,18 @@ void TcpLayer::on_listen_segment(Listener& l, const FourTuple& id, const wire::T
   SeqNum iss = isn_.isn(id.local_addr, id.local_port, id.remote_addr, id.remote_port, now);
   if (min_iss && iss.before(*min_iss)) iss = *min_iss;
   child->open_passive(seg, iss, now);
-  conns_[id] = child;
+  insert(child);
   l.syn_received.push_back(child);
   auto emit = [&](const OutSegment& s) { send(id, s, child.get(), now); };
   // Data on the SYN is not queued before ESTABLISHED (RFC 9293 §3.10.7.2 allows it; the
   // peer retransmits it): only the SYN,ACK goes out.
   child->dispatch(now, emit);
+  reschedule(*child);
 }
 
 void TcpLayer::after(Connection& c, Instant now) {
   (void)now;
+  c.release_idle_buffers();
   auto* l = static_cast<Listener*>(c.listener);
   if (l && in(c.state(), kSynchronized)) {
     // The handshake completed: move the child to the accept queue.
@@ -212,16 +212,16 @@ void TcpLayer::after(Connection& c, Instant now) {
   }
   if (c.state() == TcpState::TimeWait && events_) events_(c, ConnEvent::TimeWait);
   if (c.gone()) {
-    auto id = c.id();
-    auto keep = conns_.contains(id) ? conns_[id] : nullptr;
+    auto keep = find(c.id());  // the table may hold the last reference
     if (l) {
       std::erase_if(l->syn_received, [&](const auto& p) { return p.get() == &c; });
       std::erase_if(l->accept_queue, [&](const auto& p) { return p.get() == &c && c.owner < 0; });
     }
-    conns_.erase(id);
+    forget(c);
     if (events_) events_(c, ConnEvent::Gone);
     return;
   }
+  reschedule(c);
   if (events_) events_(c, ConnEvent::Changed);
 }
 
@@ -231,9 +231,10 @@ std::shared_ptr<Connection> TcpLayer::connect(const FourTuple& id, std::size_t s
   auto c = make_connection(id, sndbuf, rcvbuf);
   c->set_options(opts, now);
   c->open_active(isn_.isn(id.local_addr, id.local_port, id.remote_addr, id.remote_port, now), now);
-  conns_[id] = c;
+  insert(c);
   auto emit = [&](const OutSegment& s) { send(id, s, c.get(), now); };
   c->dispatch(now, emit);
+  reschedule(*c);
   return c;
 }
 
@@ -258,7 +259,7 @@ void TcpLayer::unlisten(Listener* l, Instant now) {
     auto id = c->id();
     auto emit = [&](const OutSegment& s) { send(id, s, c.get(), now); };
     c->abort(now, emit);
-    conns_.erase(id);
+    forget(*c);
   }
   listeners_.erase(it);
 }
@@ -296,8 +297,8 @@ void TcpLayer::on_icmp_error(const ip::IcmpError& err, Instant now) {
   if (err.inner_payload.size() < 8) return;
   FourTuple id{err.inner.src, load_be16(err.inner_payload, 0), err.inner.dst,
                load_be16(err.inner_payload, 2)};
-  auto it = conns_.find(id);
-  if (it == conns_.end()) return;
+  auto c = find(id);
+  if (!c) return;
   // RFC 1122 §4.2.3.9: destination unreachable codes 0, 1 and 5 (net, host, source route)
   // are soft errors: report, keep trying. Codes 2 and 3 (protocol, port) are hard; as RFC
   // 5461 §2.1 describes of deployed stacks (Linux), they abort only a connection still in
@@ -327,31 +328,74 @@ void TcpLayer::on_icmp_error(const ip::IcmpError& err, Instant now) {
     default:
       return;
   }
-  auto c = it->second;
   c->on_icmp_error(e, hard, SeqNum(load_be32(err.inner_payload, 4)), now);
   after(*c, now);
 }
 
+namespace {
+// What the queue holds for a connection: a connection that is gone keeps no timers.
+std::optional<Instant> deadline_of(const Connection& c) {
+  return c.gone() ? std::nullopt : c.next_deadline();
+}
+}  // namespace
+
+void TcpLayer::insert(const std::shared_ptr<Connection>& c) {
+  if (auto old = find(c->id())) forget(*old);
+  const TimerQueue::Handle h = timers_.acquire();
+  if (h >= slots_.size()) slots_.resize(h + 1);
+  slots_[h] = c;
+  index_.emplace(c->id(), h);
+}
+
+std::shared_ptr<Connection> TcpLayer::find(const FourTuple& id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : slots_[it->second];
+}
+
+void TcpLayer::forget(const Connection& c) {
+  auto it = index_.find(c.id());
+  if (it == index_.end() || slots_[it->second].get() != &c) return;
+  timers_.release(it->second);
+  slots_[it->second].reset();
+  index_.erase(it);
+}
+
+void TcpLayer::reschedule(Connection& c) {
+  auto it = index_.find(c.id());
+  // A connection no longer in the table (gone, its socket not yet closed) has no timers.
+  if (it == index_.end() || slots_[it->second].get() != &c) return;
+  timers_.schedule(it->second, deadline_of(c));
+}
+
 void TcpLayer::poll(Instant now) {
-  // DEVIATION: a scan of every connection (O(n)); see docs/conformance.md.
-  std::vector<std::shared_ptr<Connection>> due;
-  for (auto& [_, c] : conns_) {
-    auto t = c->next_deadline();
-    if (t && *t <= now) due.push_back(c);
-  }
-  for (auto& c : due) {
+  // Only the connections whose deadline has come, earliest first; each runs once per poll,
+  // and after() files its next deadline (one still due waits for the next poll).
+  due_.clear();
+  timers_.take_due(now, due_);
+  firing_.clear();
+  for (auto h : due_) firing_.push_back(slots_[h]);
+  for (auto& c : firing_) {
     auto id = c->id();
     auto emit = [&](const OutSegment& s) { send(id, s, c.get(), now); };
     c->on_timer(now, emit);
     if (!c->gone()) c->dispatch(now, emit);
     after(*c, now);
   }
+  firing_.clear();
 }
 
 std::optional<Instant> TcpLayer::next_deadline() const {
-  std::optional<Instant> t;
-  for (const auto& [_, c] : conns_) t = earliest(t, c->next_deadline());
-  return t;
+#if defined(TAPIR_ENABLE_ASSERTS)
+  // A change of a connection's timers that never reached the queue would be a timer that
+  // never fires: Debug and sanitizer builds compare the queue with a scan of every
+  // connection (O(n), so only there).
+  std::optional<Instant> scan;
+  for (const auto& c : slots_) {
+    if (c) scan = earliest(scan, deadline_of(*c));
+  }
+  TAPIR_ASSERT(scan == timers_.next(), "a connection's deadline changed without reschedule()");
+#endif
+  return timers_.next();
 }
 
 }  // namespace tapir::tcp
