@@ -1,8 +1,14 @@
 // The inside of the socket table. Each descriptor indexes a slot; a slot's generation
 // changes on every reuse, so an id taken from an old socket (the owner of a port
 // reservation, a listener's child) never reaches its successor.
+//
+// Slots are made as descriptors are needed (SocketConfig::max_sockets is a limit, not an
+// allocation), in a deque so that making one never moves the others: accept() holds the
+// listener's entry while it adds the child's. Closed slots wait in a min-heap, so the next
+// socket gets the lowest free descriptor (as POSIX asks of open()) in O(log n).
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -86,7 +92,8 @@ struct Sockets::Impl {
   SocketStats& stats;
   int ip_ttl = 64;
   socket::PortRegistry ports;
-  std::vector<Entry> slots;
+  std::deque<Entry> slots;
+  std::vector<int> free_fds;  // closed slots, a min-heap (std::greater)
   std::vector<int> changed;
   std::vector<bool> changed_flag;
 };

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "socket/impl.hpp"
 
@@ -27,21 +28,25 @@ Sockets::Impl::Impl(ip::Ipv4Layer& ip_layer, udp::UdpLayer& udp_layer, tcp::TcpL
       now(now_ref),
       stats(socket_stats),
       ports(config.ephemeral_first, config.ephemeral_last, rng) {
-  // The table never reallocates, so a reference to one entry stays valid while another is
-  // created (accept() holds the listener's entry while it adds the child's).
-  slots.reserve(static_cast<std::size_t>(std::max(cfg.max_sockets, 1)));
   udp.set_notify([this](int fd) { mark_changed(fd); });
   tcp.set_events([this](tcp::Connection& c, tcp::ConnEvent ev) { on_tcp_event(c, ev); });
   tcp.set_listener_events([this](tcp::Listener& l) { mark_changed(l.owner); });
 }
 
 Result<int> Sockets::Impl::new_entry(int type) {
-  auto it = std::find_if(slots.begin(), slots.end(), [](const auto& e) { return !e.used; });
-  if (it == slots.end()) {
-    if (slots.size() >= static_cast<std::size_t>(cfg.max_sockets)) return Errno::MFile;
-    it = slots.emplace(slots.end());
+  int fd;
+  if (!free_fds.empty()) {
+    std::pop_heap(free_fds.begin(), free_fds.end(), std::greater<>{});
+    fd = free_fds.back();
+    free_fds.pop_back();
+  } else {
+    if (slots.size() >= static_cast<std::size_t>(std::max(cfg.max_sockets, 0))) {
+      return Errno::MFile;
+    }
+    fd = static_cast<int>(slots.size());
+    slots.emplace_back();  // a deque: the other entries stay where they are
   }
-  int fd = static_cast<int>(it - slots.begin());
+  auto it = slots.begin() + fd;
   std::uint32_t gen = it->generation + 1;
   *it = Entry{};
   it->used = true;
@@ -223,6 +228,8 @@ Errno Sockets::close(int fd) {
   if (e->bound) s.ports.release(s.proto(*e), e->bound_port, s.owner_id(fd));
   e->udp.reset();
   e->used = false;
+  s.free_fds.push_back(fd);
+  std::push_heap(s.free_fds.begin(), s.free_fds.end(), std::greater<>{});
   ++s.stats.closed;
   s.mark_changed(fd);
   return Errno::Ok;
@@ -281,11 +288,16 @@ int Sockets::poll(pollfd* fds, std::size_t n) {
 }
 
 std::vector<int> Sockets::take_changed() {
-  auto& s = *impl_;
   std::vector<int> out;
+  take_changed(out);
+  return out;
+}
+
+void Sockets::take_changed(std::vector<int>& out) {
+  auto& s = *impl_;
+  out.clear();
   out.swap(s.changed);
   for (int fd : out) s.changed_flag[static_cast<std::size_t>(fd)] = false;
-  return out;
 }
 
 bool Sockets::is_nonblocking(int fd) {
