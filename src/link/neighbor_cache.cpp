@@ -45,7 +45,7 @@ bool NeighborCache::make_room(Instant now) {
   }
   if (victim == entries_.end()) return false;
   ++stats_.cache_evicted;
-  entries_.erase(victim);
+  erase(victim);
   return true;
 }
 
@@ -53,12 +53,12 @@ std::optional<ArpRequestToSend> NeighborCache::enqueue(Ipv4Addr ip, Bytes datagr
   auto it = entries_.find(ip);
   if (it == entries_.end() || it->second.state == NeighborEntry::State::Reachable) {
     if (it != entries_.end()) {
-      entries_.erase(it);  // an expired reachable entry: resolve afresh
+      erase(it);  // an expired reachable entry: resolve afresh
     } else if (!make_room(now)) {
       ++stats_.pending_drop_full;
       return std::nullopt;
     }
-    it = entries_.emplace(ip, NeighborEntry{}).first;
+    it = insert(ip);
     ++stats_.cache_inserts;
   }
   auto& e = it->second;
@@ -72,6 +72,7 @@ std::optional<ArpRequestToSend> NeighborCache::enqueue(Ipv4Addr ip, Bytes datagr
   if (e.requests_sent > 0) return std::nullopt;  // a resolution is already under way
   e.requests_sent = 1;
   e.next_request = now + backoff(1);
+  rearm(e);
   return ArpRequestToSend{ip, std::nullopt};
 }
 
@@ -80,7 +81,7 @@ std::deque<std::vector<std::byte>> NeighborCache::learn(Ipv4Addr ip, MacAddr mac
   auto it = entries_.find(ip);
   if (it == entries_.end()) {
     if (!create || !make_room(now)) return {};
-    it = entries_.emplace(ip, NeighborEntry{}).first;
+    it = insert(ip);
     ++stats_.cache_inserts;
   } else {
     ++stats_.cache_updates;
@@ -92,18 +93,23 @@ std::deque<std::vector<std::byte>> NeighborCache::learn(Ipv4Addr ip, MacAddr mac
   e.refresh_at = now + cfg_.refresh_after;
   e.refresh_pending = false;
   e.requests_sent = 0;
+  rearm(e);
   pending_total_ -= e.pending.size();
   stats_.pending_sent += e.pending.size();
   return std::exchange(e.pending, {});
 }
 
-std::optional<Instant> NeighborCache::next_deadline() const {
-  std::optional<Instant> next;
-  for (const auto& [_, e] : entries_) {
-    Instant t = e.state == NeighborEntry::State::Reachable ? e.expires_at : e.next_request;
-    next = earliest(next, std::optional<Instant>(t));
-  }
-  return next;
+NeighborCache::Iter NeighborCache::insert(Ipv4Addr ip) {
+  auto it = entries_.emplace(ip, NeighborEntry{}).first;
+  it->second.timer = timers_.acquire();
+  if (it->second.timer >= owners_.size()) owners_.resize(it->second.timer + 1);
+  owners_[it->second.timer] = ip;
+  return it;
+}
+
+NeighborCache::Iter NeighborCache::erase(Iter it) {
+  timers_.release(it->second.timer);
+  return entries_.erase(it);
 }
 
 }  // namespace tapir::link
