@@ -114,3 +114,18 @@ echo_sizes() {
   done
   pass "echo byte-exact: $*"
 }
+
+# discard_bytes N: N zero octets from the kernel (nc) into tapir's discard service at
+# 10.0.0.2:9; passes when the service has read exactly N (tapir's socket counter).
+discard_bytes() {
+  local n=$1 before got=0
+  before=$(stat_value socket stream_bytes_received)
+  head -c "$n" /dev/zero | nsx timeout 120 nc -N 10.0.0.2 9 || fail "discard: nc failed"
+  for _ in $(seq 200); do
+    got=$(( $(stat_value socket stream_bytes_received) - before ))
+    [ "$got" -ge "$n" ] && break
+    sleep 0.1
+  done
+  [ "$got" -eq "$n" ] || fail "discard: tapir read $got of $n bytes"
+  pass "discard: $n bytes read by the service"
+}

@@ -10,15 +10,7 @@ CTL="$WORK/ctl.sock"
 
 start_tapir serve --tap tap0 --ip 10.0.0.2/24 --services discard,echo --control "$CTL" --offload
 
-before=$(stat_value socket stream_bytes_received)
-head -c 100000000 /dev/zero | nsx timeout 120 nc -N 10.0.0.2 9 || fail "discard: nc failed"
-for _ in $(seq 200); do
-  got=$(( $(stat_value socket stream_bytes_received) - before ))
-  [ "$got" -ge 100000000 ] && break
-  sleep 0.1
-done
-[ "$got" -eq 100000000 ] || fail "discard: tapir read $got of 100000000 bytes"
-pass "discard: 100000000 bytes read by the service"
+discard_bytes 100000000
 
 echo_sizes 1 100 1460 1461 65536 1000000 10000000
 
