@@ -91,6 +91,9 @@ class Sockets {
   // Descriptors whose readiness may have changed since the last call, for event-driven
   // apps in the stack's thread (services); each listed once.
   std::vector<int> take_changed();
+  // The same into `out` (replacing its contents), for a caller that keeps one vector for
+  // every call: the two lists swap storage, so neither allocates once both have grown.
+  void take_changed(std::vector<int>& out);
 
   bool is_nonblocking(int fd);
   // SO_RCVTIMEO / SO_SNDTIMEO, for the blocking facade; zero means "wait for ever".

@@ -56,9 +56,9 @@ void ServiceHost::dispatch(Instant now) {
   // A service's calls can change readiness again (an accept, a reply that fills a
   // buffer): repeat, boundedly, until nothing changed.
   for (int round = 0; round < 16; ++round) {
-    auto changed = stack_.sockets().take_changed();
-    if (changed.empty()) break;
-    for (int fd : changed) {
+    stack_.sockets().take_changed(changed_);
+    if (changed_.empty()) break;
+    for (int fd : changed_) {
       auto it = owners_.find(fd);
       if (it == owners_.end()) continue;  // closed meanwhile, or another app's
       it->second->on_ready(*this, fd, stack_.sockets().readiness(fd), now);

@@ -74,6 +74,7 @@ class ServiceHost {
   Stack& stack_;
   std::vector<std::unique_ptr<Service>> services_;
   std::unordered_map<int, Service*> owners_;
+  std::vector<int> changed_;  // dispatch()'s list of changed descriptors, reused
 };
 
 // What services may be configured with (`tapir serve --http-root DIR`, --seed).
