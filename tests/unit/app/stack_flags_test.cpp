@@ -1,4 +1,5 @@
-// --congestion, shared by every command that runs a stack (app/stack_options.hpp).
+// The flags every stack command shares (app/stack_options.hpp): capture, trace, faults,
+// congestion control.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -30,6 +31,40 @@ std::string usage_error(std::vector<std::string> words) {
 }
 
 }  // namespace
+
+TEST_CASE("stack flags: --pcap, --pcapng and --trace", "[app][capture]") {
+  const auto none = parse({});
+  CHECK_FALSE(none.pcap_path);
+  CHECK_FALSE(none.pcapng_path);
+  CHECK_FALSE(none.trace);
+  CHECK_FALSE(none.faults);
+
+  const auto s = parse({"--pcap", "a.pcap", "--pcapng=b.pcapng", "--trace"});
+  CHECK(s.pcap_path == "a.pcap");
+  CHECK(s.pcapng_path == "b.pcapng");
+  CHECK(s.trace);
+
+  CHECK(usage_error({"--pcap", ""}) == "--pcap: expected a file name");
+  CHECK(usage_error({"--pcap", "x", "--pcapng", "x"}) == "--pcapng: 'x' is also the --pcap file");
+}
+
+TEST_CASE("stack flags: fault injection in both directions, seeded by --seed", "[app][capture]") {
+  const auto s = parse({"--drop-pct", "2.5", "--dup-pct", "1", "--reorder-pct", "3",
+                        "--corrupt-pct", "0.5", "--seed", "77"});
+  REQUIRE(s.faults);
+  CHECK(s.faults->seed == 77);
+  for (const auto* f : {&s.faults->rx, &s.faults->tx}) {
+    CHECK(f->drop_pct == 2.5);
+    CHECK(f->dup_pct == 1);
+    CHECK(f->reorder_pct == 3);
+    CHECK(f->corrupt_pct == 0.5);
+  }
+  CHECK_FALSE(parse({"--drop-pct", "0"}).faults);
+  const auto msg = usage_error({"--corrupt-pct", "101"});
+  CHECK(msg.rfind("--corrupt-pct", 0) == 0);
+  CHECK(msg.find("101") != std::string::npos);
+  CHECK(usage_error({"--drop-pct", "lots"}).rfind("--drop-pct", 0) == 0);
+}
 
 TEST_CASE("stack flags: --congestion picks the TCP congestion control", "[app][congestion]") {
   CHECK(parse({}).config.tcp.congestion == CongestionAlgorithm::NewReno);
