@@ -8,6 +8,19 @@
 #include <memory>
 #include <string_view>
 
+// SPDLOG_LOGGER_DEBUG evaluates its arguments before the logger looks at its level, so an
+// argument like addr.to_string() builds a std::string for every dropped frame even when
+// nothing is printed. These check the level first: use them on per-frame paths whenever an
+// argument does work (docs/hot-path.md). Lines above SPDLOG_ACTIVE_LEVEL still compile out.
+#define TAPIR_LOG_DEBUG(logger, ...)                                                          \
+  do {                                                                                        \
+    if ((logger)->should_log(spdlog::level::debug)) SPDLOG_LOGGER_DEBUG(logger, __VA_ARGS__); \
+  } while (false)
+#define TAPIR_LOG_TRACE(logger, ...)                                                          \
+  do {                                                                                        \
+    if ((logger)->should_log(spdlog::level::trace)) SPDLOG_LOGGER_TRACE(logger, __VA_ARGS__); \
+  } while (false)
+
 namespace tapir::log {
 
 // The named logger, created on first use with the level set by set_level().
