@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "pair.hpp"
+#include "support/dns_answers.hpp"
 #include "tapir/resolver.hpp"
 #include "wire/dns.hpp"
 
@@ -61,17 +62,6 @@ class FakeNameserver {
   int fd_;
   std::thread thread_;
 };
-
-DnsMessage response_to(const DnsMessage& q) {
-  DnsMessage r = q;
-  r.response = true;
-  r.recursion_available = true;
-  return r;
-}
-
-wire::DnsRecord a_record(std::string name, Ipv4Addr a) {
-  return {std::move(name), wire::dns::kTypeA, wire::dns::kClassIn, 60, a};
-}
 
 ResolverConfig dns_config(Duration timeout = milliseconds(300), int attempts = 2) {
   ResolverConfig c;

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "stack/fixture.hpp"
+#include "support/dns_answers.hpp"
 #include "tapir/dns_client.hpp"
 #include "wire/dns.hpp"
 
@@ -58,17 +59,6 @@ class Nameserver {
   Reply reply_;
   int fd_ = -1;
 };
-
-DnsMessage response_to(const DnsMessage& q) {
-  DnsMessage r = q;
-  r.response = true;
-  r.recursion_available = true;
-  return r;
-}
-
-wire::DnsRecord a_record(std::string name, Ipv4Addr a) {
-  return {std::move(name), wire::dns::kTypeA, wire::dns::kClassIn, 60, a};
-}
 
 // An answer with `a` for the name asked.
 Datagrams answer_with(const DnsMessage& q, Ipv4Addr a) {
