@@ -79,6 +79,9 @@ struct TcpConfig {
   std::size_t recv_buffer = 256 * 1024;
   std::size_t max_buffer = 4 * 1024 * 1024;
   bool window_scaling = true;  // RFC 7323 §2: offered in SYNs, used only if the peer agrees
+  // RFC 7323 §3: the Timestamps option (RTT measurement, PAWS), offered in SYNs and used
+  // only when the peer's SYN (or SYN,ACK) carries it too.
+  bool timestamps = true;
   // RFC 6298 (2.4) says 1 s; LINUX: 200 ms (TCP_RTO_MIN), which tapir follows by default.
   Duration min_rto = std::chrono::milliseconds(200);
   Duration initial_rto = std::chrono::seconds(1);  // RFC 6298 (2.1)

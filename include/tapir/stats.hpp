@@ -150,6 +150,8 @@
   X(aborts_unread_data, "closes with unread data, turned into a reset (RFC 2525 §2.17)") \
   X(listen_syn_drops, "SYNs dropped: SYN-RECEIVED table full")                           \
   X(listen_overflows, "handshakes held back: accept queue full")                         \
+  X(rx_drop_no_timestamp, "dropped: no timestamp on a connection using them (RFC 7323)") \
+  X(paws_rejected, "dropped: TSval below TS.Recent (PAWS, RFC 7323 §5.3; ACK sent)")     \
   X(time_wait_reopens, "TIME-WAIT connections reopened by a new SYN (RFC 1122 4.2.2.13)")
 
 #define TAPIR_SOCKET_COUNTERS(X)                                \

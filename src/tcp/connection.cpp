@@ -97,7 +97,7 @@ void Connection::open_passive(const wire::TcpRepr& syn, SeqNum iss, Instant now)
   snd_.una = iss;
   snd_.nxt = iss;
   snd_.max = iss;
-  take_syn_options(syn);
+  take_syn_options(syn, now);
   // RFC 9293 §3.10.7.2: the SYN's window is taken without scaling (RFC 7323 §2.2).
   snd_.wnd = syn.window;
   snd_.max_wnd = snd_.wnd;
@@ -108,12 +108,26 @@ void Connection::open_passive(const wire::TcpRepr& syn, SeqNum iss, Instant now)
   ++stats_.passive_opens;
 }
 
-void Connection::take_syn_options(const wire::TcpRepr& syn) {
+void Connection::take_syn_options(const wire::TcpRepr& syn, Instant now) {
+  // RFC 7323 §3.2: timestamps are used once both SYNs carried the option (we answer a SYN
+  // with one only if it had one, send_syn); "If a TSopt is received on a connection where
+  // TSopt was not negotiated ... the TSopt MUST be ignored".
+  neg_.timestamps = cfg_.timestamps && syn.timestamps.has_value();
+  if (neg_.timestamps) {
+    // RFC 7323 Appendix D (LISTEN, SYN-SENT): TS.Recent <- SEG.TSval of the SYN, and
+    // Last.ACK.sent <- RCV.NXT, which our SYN,ACK or ACK acknowledges.
+    ts_.recent = syn.timestamps->first;
+    ts_.recent_at = now;
+    ts_.last_ack_sent = rcv_seq_.nxt;
+  }
   // RFC 9293 §3.7.1 (MUST-15): without an MSS option assume 536; never send more than the
   // peer's MSS nor more than our own MTU allows.
   neg_.peer_mss = syn.mss.value_or(536);
   neg_.smss = std::min<std::uint16_t>(neg_.peer_mss, mss_for(mtu_));
   if (neg_.smss < 64) neg_.smss = 64;  // RFC 9293 §3.7.1: guard against absurd MSS values
+  // RFC 6691 §2 / RFC 9293 §3.7.1: the MSS counts data only; the 12 octets of timestamps
+  // every segment carries come out of the data, so a full segment still fits the path.
+  if (neg_.timestamps) neg_.smss = static_cast<std::uint16_t>(neg_.smss - kTimestampsSpace);
   // RFC 7323 §2.2: scaling is on only if both SYNs carry the option; shifts above 14 are
   // treated as 14 (§2.3).
   if (cfg_.window_scaling && syn.window_scale) {
@@ -230,12 +244,11 @@ void Connection::close(Instant now, Emit emit) {
 }
 
 void Connection::abort(Instant now, Emit emit) {
-  (void)now;
   // RFC 9293 §3.10.5: in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-*, CLOSE-WAIT send a reset;
   // in other states just delete the TCB.
   if (in(state_, TcpState::SynReceived | TcpState::Established | TcpState::FinWait1 |
                      TcpState::FinWait2 | TcpState::CloseWait)) {
-    send_rst(snd_.max, emit);
+    send_rst(snd_.max, now, emit);
   }
   become_closed(Errno::Ok);
 }
@@ -259,13 +272,13 @@ void Connection::return_to_listen() {
   back_to_listen_ = true;
 }
 
-void Connection::give_up(Errno why, Emit emit) {
+void Connection::give_up(Errno why, Instant now, Emit emit) {
   // RFC 9293 §3.8.3 / RFC 1122 §4.2.3.5 (R2): close the connection and report the error;
   // a reset tells the peer, if it is still there, that this end is gone.
   // LINUX: a handshake never completed ends silently (SYN-SENT; an expired SYN-RECEIVED
   // request of a listener).
   if (state_ != TcpState::SynSent && !(state_ == TcpState::SynReceived && passive_)) {
-    send_rst(snd_.max, emit);
+    send_rst(snd_.max, now, emit);
   }
   become_closed(soft_error_ != Errno::Ok && why == Errno::TimedOut ? soft_error_ : why);
 }
@@ -377,14 +390,14 @@ void Connection::on_keepalive_timeout(Instant now, Emit emit) {
   // RFC 1122 §4.2.3.6: after `probes` unanswered probes the connection is dead.
   if (keepalive_sent_ >= opts_.keepalive_probes) {
     ++stats_.keepalive_timeouts;
-    give_up(Errno::TimedOut, emit);
+    give_up(Errno::TimedOut, now, emit);
     return;
   }
   ++keepalive_sent_;
   ++stats_.keepalive_probes;
   // RFC 1122 §4.2.3.6: a probe carries SEG.SEQ = SND.NXT-1 and no data, so the peer must
   // answer it with an ACK (nothing is in flight: SND.NXT = SND.UNA).
-  emit(OutSegment{header(snd_.una - SeqLen(1), true), 0, 0});
+  emit(OutSegment{header(snd_.una - SeqLen(1), true, now), 0, 0});
   on_ack_sent();
   timers_.keepalive.arm(now + opts_.keepalive_interval);
 }
@@ -396,7 +409,7 @@ void Connection::on_retransmit_timeout(Instant now, Emit emit) {
                             : cfg_.max_retransmits;
   if (retransmits_ >= limit) {
     ++stats_.timeouts;
-    give_up(Errno::TimedOut, emit);  // RFC 1122 §4.2.3.5 (R2): ETIMEDOUT
+    give_up(Errno::TimedOut, now, emit);  // RFC 1122 §4.2.3.5 (R2): ETIMEDOUT
     return;
   }
   ++retransmits_;

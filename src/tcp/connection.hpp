@@ -2,7 +2,8 @@
 //
 // Read first: RFC 9293 (§3.3 states, §3.4 sequence numbers, §3.8 data communication,
 // §3.10 event processing), RFC 1122 §4.2, RFC 6298 (RTO), RFC 5681 + RFC 6582
-// (congestion control), RFC 5961 (blind in-window attacks), RFC 7323 §2 (window scale).
+// (congestion control), RFC 5961 (blind in-window attacks), RFC 7323 (window scale,
+// timestamps, PAWS).
 //
 // The connection never touches wire bytes: it receives parsed segments (wire::TcpRepr)
 // and hands segments to send to an Emit callback as a header plus a range of its send
@@ -28,6 +29,7 @@
 #include "tcp/state.hpp"
 #include "tcp/tcb.hpp"
 #include "tcp/timers.hpp"
+#include "tcp/timestamps.hpp"
 #include "util/function_ref.hpp"
 #include "wire/tcp.hpp"
 
@@ -153,6 +155,10 @@ class Connection {
   const SendSequenceSpace& snd() const { return snd_; }
   const ReceiveSequenceSpace& rcv() const { return rcv_seq_; }
   const ConnOptions& options() const { return opts_; }
+  // RFC 7323 §5.4: the connection's timestamp clock offset, set by its owner before the
+  // first segment (TcpLayer draws it from the ISN secret).
+  void set_ts_offset(std::uint32_t offset) { ts_.offset = offset; }
+  const TimestampVars& timestamps() const { return ts_; }
   // setsockopt: new options take effect at once (SO_KEEPALIVE starts or stops the timer,
   // TCP_CONGESTION switches the algorithm).
   void set_options(const ConnOptions& o, Instant now);
@@ -182,6 +188,7 @@ class Connection {
   // ---- input.cpp: RFC 9293 §3.10.7 ----
   enum class Next : std::uint8_t { Continue, Drop };
   void on_segment_syn_sent(const wire::TcpRepr& seg, Instant now, Emit emit);
+  Next check_timestamps(const wire::TcpRepr& seg, Instant now, Emit emit);
   Next check_sequence(const wire::TcpRepr& seg, Instant now, Emit emit);
   Next check_rst(const wire::TcpRepr& seg, Instant now, Emit emit);
   Next check_syn(const wire::TcpRepr& seg, Instant now, Emit emit);
@@ -190,10 +197,12 @@ class Connection {
   void process_text(const wire::TcpRepr& seg, Instant now, Emit emit);
   void process_fin(Instant now);
   bool ack_acceptable_rfc5961(SeqNum ack) const;
-  void on_new_ack(SeqNum ack, Instant now);
+  void on_new_ack(const wire::TcpRepr& seg, Instant now);
+  void update_ts_recent(const wire::TcpRepr& seg, Instant now);
+  void reply_to_unacceptable(const wire::TcpRepr& seg, Instant now, Emit emit);
   void on_duplicate_ack(Instant now);
   void update_window(const wire::TcpRepr& seg);
-  void take_syn_options(const wire::TcpRepr& syn);
+  void take_syn_options(const wire::TcpRepr& syn, Instant now);
   void challenge_ack(Instant now, Emit emit);
   bool simultaneous_syn_ack(const wire::TcpRepr& seg) const;
   void return_to_listen();
@@ -203,15 +212,16 @@ class Connection {
   // ---- output.cpp ----
   void send_syn(bool with_ack, Instant now, Emit emit);
   bool send_data_segment(Instant now, Emit emit);
-  void send_ack(Emit emit);
-  void send_rst(SeqNum seq, Emit emit);
+  void send_ack(Instant now, Emit emit);
+  void send_rst(SeqNum seq, Instant now, Emit emit);
   void retransmit_first(Instant now, Emit emit);
   void resend_syn_ack(Instant now, Emit emit);
   void send_probe(Instant now, Emit emit);
   void hold_for_window(Instant now);
   void emit_data(std::uint64_t nxt, std::size_t len, bool fin, std::uint64_t end, Instant now,
                  Emit emit);
-  wire::TcpRepr header(SeqNum seq, bool ack);
+  wire::TcpRepr header(SeqNum seq, bool ack, Instant now);
+  std::size_t max_payload() const;
   std::uint16_t advertise_window();
   std::uint32_t rcv_edge_gain() const;
   bool window_update_due() const;
@@ -233,7 +243,7 @@ class Connection {
   void on_retransmit_timeout(Instant now, Emit emit);
   void on_keepalive_timeout(Instant now, Emit emit);
   void arm_keepalive(Instant now);
-  void give_up(Errno why, Emit emit);
+  void give_up(Errno why, Instant now, Emit emit);
 
   TcpConfig cfg_;
   TcpStats& stats_;
@@ -247,6 +257,7 @@ class Connection {
   Reassembler rcv_;
   RttEstimator rtt_;
   RttSampler sampler_;
+  TimestampVars ts_;  // RFC 7323 §4.3, §5.4
   std::unique_ptr<CongestionControl> cc_;
   Timers timers_;
   ConnOptions opts_;

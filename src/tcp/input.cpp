@@ -1,5 +1,7 @@
 // TCP segment arrival, in the order of RFC 9293 §3.10.7 "SEGMENT ARRIVES", one function
-// per step. Read first: RFC 9293 §3.10.7, RFC 5961 §3-§5, RFC 5681 §3.2, RFC 6298 §5.
+// per step. Read first: RFC 9293 §3.10.7, RFC 5961 §3-§5, RFC 5681 §3.2, RFC 6298 §5,
+// RFC 7323 §3-§5 and Appendix D (timestamps: PAWS before the sequence check, TS.Recent
+// after it, RTT samples from TSecr).
 //
 // CLOSED (§3.10.7.1) and LISTEN (§3.10.7.2) have no connection and live in tcp_layer.cpp
 // and listener.cpp. This file starts at SYN-SENT (§3.10.7.3), then runs the synchronized
@@ -42,7 +44,9 @@ void Connection::on_segment(const wire::TcpRepr& seg, Instant now, Emit emit) {
     if (state_ != TcpState::Closed) ack_now_ = true;
     return;
   }
+  if (check_timestamps(seg, now, emit) == Next::Drop) return;
   if (check_sequence(seg, now, emit) == Next::Drop) return;
+  update_ts_recent(seg, now);
   if (check_rst(seg, now, emit) == Next::Drop) return;
   if (check_syn(seg, now, emit) == Next::Drop) return;
   if (process_ack(seg, now, emit) == Next::Drop) return;
@@ -75,7 +79,7 @@ void Connection::on_segment_syn_sent(const wire::TcpRepr& seg, Instant now, Emit
   // the RST bit is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>".
   if (seg.flags.ack && (ack.before_eq(snd_.iss) || ack.after(snd_.nxt))) {
     ++stats_.rx_drop_ack_unsent;
-    if (!seg.flags.rst) send_rst(ack, emit);
+    if (!seg.flags.rst) send_rst(ack, now, emit);
     return;
   }
   bool ack_ok = seg.flags.ack && snd_.una.before_eq(ack) && ack.before_eq(snd_.nxt);
@@ -100,7 +104,7 @@ void Connection::on_segment_syn_sent(const wire::TcpRepr& seg, Instant now, Emit
   // The window our SYN offered (RFC 7323 §2.2: unscaled) is the right edge until we
   // advertise another.
   rcv_seq_.adv = rcv_seq_.nxt + SeqLen(std::min<std::uint32_t>(rcv_wnd(), 65535));
-  take_syn_options(seg);
+  take_syn_options(seg, now);
   // The SYN's window is never scaled (RFC 7323 §2.2).
   snd_.wnd = seg.window;
   snd_.max_wnd = snd_.wnd;
@@ -135,6 +139,45 @@ void Connection::on_segment_syn_sent(const wire::TcpRepr& seg, Instant now, Emit
     rest.seq = seg.seq + 1;
     process_text(rest, now, emit);
     if (rest.flags.fin || rcv_.fin_offset()) process_fin(now);
+  }
+}
+
+// RFC 7323 §3.2 and §5.3 R1 (PAWS), ahead of the acceptability test (R2), as Appendix D
+// places them in the first check.
+Connection::Next Connection::check_timestamps(const wire::TcpRepr& seg, Instant now, Emit emit) {
+  // RFC 7323 §5.3 R1 applies "if the RST bit is not set"; a reset is judged by its
+  // sequence number alone (RFC 5961 §3), timestamp or not.
+  if (!neg_.timestamps || seg.flags.rst) return Next::Continue;
+  if (!seg.timestamps) {
+    // RFC 7323 §3.2: "If a non-<RST> segment is received without a TSopt, a TCP SHOULD
+    // silently drop the segment" (and MUST NOT abort the connection for it).
+    ++stats_.rx_drop_no_timestamp;
+    return Next::Drop;
+  }
+  const std::uint32_t tsval = seg.timestamps->first;
+  if (paws_rejects(tsval, ts_, now)) {
+    // RFC 7323 §5.3 R1: an old duplicate; "treat the arriving segment as not acceptable:
+    // Send an acknowledgment in reply ... and drop the segment".
+    ++stats_.paws_rejected;
+    reply_to_unacceptable(seg, now, emit);
+    return Next::Drop;
+  }
+  if (ts_before(tsval, ts_.recent)) {
+    // RFC 7323 §5.5: TS.Recent is more than 24 days old and no longer valid: the segment is
+    // accepted "regardless of the failure of the timestamp check", and its TSval kept.
+    ts_.recent = tsval;
+    ts_.recent_at = now;
+  }
+  return Next::Continue;
+}
+
+// RFC 7323 §5.3 R3 / §4.3 (2): an acceptable segment's TSval becomes TS.Recent when it is
+// not older and the segment starts at or before the point our last ACK acknowledged.
+void Connection::update_ts_recent(const wire::TcpRepr& seg, Instant now) {
+  if (!neg_.timestamps || !seg.timestamps) return;
+  if (ts_recent_takes(seg.timestamps->first, SeqNum(seg.seq), ts_)) {
+    ts_.recent = seg.timestamps->first;
+    ts_.recent_at = now;
   }
 }
 
@@ -184,6 +227,11 @@ Connection::Next Connection::check_sequence(const wire::TcpRepr& seg, Instant no
     // restarts the 2 MSL timeout.
     timers_.start_time_wait(now + cfg_.time_wait);
   }
+  reply_to_unacceptable(seg, now, emit);
+  return Next::Drop;
+}
+
+void Connection::reply_to_unacceptable(const wire::TcpRepr& seg, Instant now, Emit emit) {
   // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply
   // (unless the RST bit is set ...) <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>", then drop it.
   // LINUX (tcp_oow_rate_limited): answers to bare ACKs are limited to one per 500 ms, so
@@ -191,11 +239,10 @@ Connection::Next Connection::check_sequence(const wire::TcpRepr& seg, Instant no
   bool bare = seg.payload.empty() && !seg.flags.syn && !seg.flags.fin;
   if (bare && last_oow_ack_ && now - *last_oow_ack_ < kOutOfWindowAckInterval) {
     ++stats_.challenge_acks_limited;
-    return Next::Drop;
+    return;
   }
   if (bare) last_oow_ack_ = now;
-  if (state_ != TcpState::Closed) send_ack(emit);
-  return Next::Drop;
+  if (state_ != TcpState::Closed) send_ack(now, emit);
 }
 
 // RFC 9293 §3.10.7.4 second, with RFC 5961 §3.2.
@@ -272,7 +319,7 @@ Connection::Next Connection::process_ack(const wire::TcpRepr& seg, Instant now, 
     // acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
     if (!(snd_.una.before(ack) && ack.before_eq(snd_.max))) {
       ++stats_.rx_drop_ack_unsent;
-      send_rst(ack, emit);
+      send_rst(ack, now, emit);
       return Next::Drop;
     }
     snd_.una = ack;
@@ -300,7 +347,7 @@ Connection::Next Connection::process_ack(const wire::TcpRepr& seg, Instant now, 
   }
   probes_unanswered_ = 0;  // the peer is alive (RFC 1122 §4.2.2.17)
   if (snd_.una.before(ack)) {
-    on_new_ack(ack, now);
+    on_new_ack(seg, now);
   } else if (ack == snd_.una && probing_) {
     // The answer to a zero-window probe that was dropped: the probe octet is not in
     // flight any more, so our next segments start at SND.UNA again.
@@ -342,7 +389,7 @@ Connection::Next Connection::after_ack_in_state(const wire::TcpRepr& seg, Instan
       // "The only thing that can arrive in this state is a retransmission of the remote
       // FIN. Acknowledge it, and restart the 2 MSL timeout."
       if (seg.flags.fin) {
-        send_ack(emit);
+        send_ack(now, emit);
         timers_.start_time_wait(now + cfg_.time_wait);
       }
       return Next::Drop;
@@ -360,7 +407,8 @@ Connection::Next Connection::after_ack_in_state(const wire::TcpRepr& seg, Instan
   return Next::Continue;
 }
 
-void Connection::on_new_ack(SeqNum ack, Instant now) {
+void Connection::on_new_ack(const wire::TcpRepr& seg, Instant now) {
+  const SeqNum ack(seg.ack);
   std::uint64_t acked_to = data_off(ack);
   std::uint64_t before = sbuf_.una();
   snd_.una = ack;
@@ -369,8 +417,15 @@ void Connection::on_new_ack(SeqNum ack, Instant now) {
   if (acked_to > before) sbuf_.ack(acked_to);
   retransmits_ = 0;
   persist_backoff_ = 0;
-  // RFC 6298 (2.3) with Karn's rule: only a segment sent once gives a sample.
-  if (auto r = sampler_.on_ack(acked_to, now)) rtt_.on_sample(*r);
+  // RFC 6298 (2.3) with Karn's rule: only a segment sent once gives a sample. RFC 7323
+  // §4.1: with timestamps every ACK that advances SND.UNA gives one, retransmissions
+  // included, from its TSecr. LINUX (tcp_ack_update_rtt): the microsecond sample of a
+  // segment sent once is preferred when there is one, the 1 ms TSecr sample otherwise.
+  auto sample = sampler_.on_ack(acked_to, now);
+  if (!sample && neg_.timestamps && seg.timestamps) {
+    sample = ts_rtt(ts_clock(now, ts_.offset), seg.timestamps->second);
+  }
+  if (sample) rtt_.on_sample(*sample);
   if (auto srtt = rtt_.srtt()) cc_->set_srtt(*srtt);  // RFC 9438 §4.2 (CUBIC's target)
   // The flight passed in starts at the new SND.UNA: NewReno tells a full ACK from a
   // partial one by comparing it with `recover`.
@@ -464,7 +519,7 @@ void Connection::process_text(const wire::TcpRepr& in_seg, Instant now, Emit emi
     // RFC 1122 §4.2.2.13 / LINUX (tcp_rcv_state_process): new data for a socket the user
     // has closed cannot be delivered to anyone: reset, <SEQ=SEG.ACK><CTL=RST>.
     ++stats_.rx_data_after_close;
-    send_rst(SeqNum(seg.ack), emit);
+    send_rst(SeqNum(seg.ack), now, emit);
     become_closed(Errno::Ok);
     return;
   }
@@ -540,7 +595,7 @@ void Connection::challenge_ack(Instant now, Emit emit) {
     return;
   }
   ++stats_.tx_challenge_acks;
-  send_ack(emit);
+  send_ack(now, emit);
 }
 
 }  // namespace tapir::tcp

@@ -73,20 +73,40 @@ std::uint64_t siphash24(const SipKey& key, Bytes data) {
 
 IsnGenerator::IsnGenerator(Rng& rng) : secret_{rng.next_u64(), rng.next_u64()} {}
 
-SeqNum IsnGenerator::isn(Ipv4Addr local_ip, std::uint16_t local_port, Ipv4Addr remote_ip,
-                         std::uint16_t remote_port, Instant now) const {
-  // RFC 6528 §3: F(localip, localport, remoteip, remoteport, secretkey), the connection-id
-  // in network byte order hashed under the secret key.
-  std::array<std::byte, 12> id{};
+namespace {
+// The connection-id in network byte order, and `tag` after it when given (12 or 13 octets).
+std::array<std::byte, 13> connection_id(Ipv4Addr local_ip, std::uint16_t local_port,
+                                        Ipv4Addr remote_ip, std::uint16_t remote_port,
+                                        std::byte tag) {
+  std::array<std::byte, 13> id{};
   store_be32(id, 0, local_ip.value);
   store_be16(id, 4, local_port);
   store_be32(id, 6, remote_ip.value);
   store_be16(id, 10, remote_port);
+  id[12] = tag;
+  return id;
+}
+}  // namespace
+
+SeqNum IsnGenerator::isn(Ipv4Addr local_ip, std::uint16_t local_port, Ipv4Addr remote_ip,
+                         std::uint16_t remote_port, Instant now) const {
+  // RFC 6528 §3: F(localip, localport, remoteip, remoteport, secretkey), the connection-id
+  // in network byte order hashed under the secret key.
+  const auto id = connection_id(local_ip, local_port, remote_ip, remote_port, std::byte{0});
   // The low 32 bits of a PRF's output are as unpredictable as any other 32.
-  const auto f = static_cast<std::uint32_t>(siphash24(secret_, id));
+  const auto f = static_cast<std::uint32_t>(siphash24(secret_, Bytes(id).first(12)));
   // RFC 6528 §3: "M is the 4 microsecond timer" (modulo 2^32, as the ISN space is).
   const auto m = static_cast<std::uint32_t>(now.micros() / 4);
   return SeqNum(m) + SeqLen(f);
+}
+
+std::uint32_t IsnGenerator::ts_offset(Ipv4Addr local_ip, std::uint16_t local_port,
+                                      Ipv4Addr remote_ip, std::uint16_t remote_port) const {
+  // RFC 7323 §5.4 (and §7.1): a per-connection offset keeps TSval from telling the host's
+  // uptime. A 13th octet ("T") makes the PRF's input differ from the ISN's, so knowing one
+  // connection's ISN and TSval reveals neither F nor the offset of another.
+  const auto id = connection_id(local_ip, local_port, remote_ip, remote_port, std::byte{'T'});
+  return static_cast<std::uint32_t>(siphash24(secret_, Bytes(id)));
 }
 
 }  // namespace tapir::tcp

@@ -43,6 +43,11 @@ class IsnGenerator {
   SeqNum isn(Ipv4Addr local_ip, std::uint16_t local_port, Ipv4Addr remote_ip,
              std::uint16_t remote_port, Instant now) const;
 
+  // RFC 7323 §5.4: the offset added to the timestamp clock of this connection, the same
+  // PRF over the 4-tuple with a different input, so it is unrelated to F of the ISN.
+  std::uint32_t ts_offset(Ipv4Addr local_ip, std::uint16_t local_port, Ipv4Addr remote_ip,
+                          std::uint16_t remote_port) const;
+
  private:
   SipKey secret_;
 };

@@ -1,7 +1,8 @@
 // Choosing what a TCP connection sends: SYN and SYN,ACK, data (MSS segmentation, Nagle,
 // sender SWS avoidance), FIN, ACKs (delayed or at once), zero-window probes, resets and
 // retransmissions. Read first: RFC 9293 §3.7.4 (Nagle), §3.8.6 (window management, SWS,
-// probes, delayed ACK), RFC 5681 §3 (cwnd), RFC 6298 §5 (the retransmission timer).
+// probes, delayed ACK), RFC 5681 §3 (cwnd), RFC 6298 §5 (the retransmission timer),
+// RFC 7323 §3-§4 (the Timestamps option on every segment once negotiated).
 #include <algorithm>
 
 #include "tcp/connection.hpp"
@@ -51,15 +52,30 @@ std::uint16_t Connection::advertise_window() {
   return static_cast<std::uint16_t>(field);
 }
 
-wire::TcpRepr Connection::header(SeqNum seq, bool ack) {
+wire::TcpRepr Connection::header(SeqNum seq, bool ack, Instant now) {
   wire::TcpRepr h;
   h.src_port = id_.local_port;
   h.dst_port = id_.remote_port;
   h.seq = seq.raw();
   h.flags.ack = ack;
-  if (ack) h.ack = rcv_seq_.nxt.raw();
+  if (ack) {
+    h.ack = rcv_seq_.nxt.raw();
+    // RFC 7323 §4.3 (1): Last.ACK.sent holds the ACK field of the last segment sent.
+    ts_.last_ack_sent = rcv_seq_.nxt;
+  }
   h.window = advertise_window();
+  if (neg_.timestamps) {
+    // RFC 7323 §3.2: once negotiated, TSopt goes in every non-RST segment; §4.3 (3): TSecr
+    // is TS.Recent, and zero when the ACK bit is off.
+    h.timestamps = std::pair{ts_clock(now, ts_.offset), ack ? ts_.recent : 0u};
+  }
   return h;
+}
+
+std::size_t Connection::max_payload() const {
+  // RFC 6691 §2: the MSS counts data only, so the option octets of a segment come out of
+  // its payload; SMSS already leaves room for timestamps (take_syn_options).
+  return neg_.smss;
 }
 
 void Connection::on_ack_sent() {
@@ -78,7 +94,7 @@ void Connection::arm_retransmit(Instant now) {
 }
 
 void Connection::send_syn(bool with_ack, Instant now, Emit emit) {
-  wire::TcpRepr h = header(snd_.iss, with_ack);
+  wire::TcpRepr h = header(snd_.iss, with_ack, now);
   h.flags.syn = true;
   // RFC 7323 §2.2: the window field of a SYN is never scaled.
   std::uint32_t avail = rcv_wnd();
@@ -88,6 +104,12 @@ void Connection::send_syn(bool with_ack, Instant now, Emit emit) {
   h.mss = static_cast<std::uint16_t>(std::min<std::size_t>(mtu_, 65535) - 40);
   // RFC 7323 §2.2: offer scaling in a SYN; answer it in a SYN,ACK only if it was offered.
   if (cfg_.window_scaling && (!with_ack || neg_.window_scaling)) h.window_scale = neg_.rcv_shift;
+  if (!with_ack) {
+    // RFC 7323 §3.2: "A TCP MAY send the TSopt in an initial <SYN> segment", TSecr zero as
+    // the ACK bit is off. A SYN,ACK carries it only when the peer's SYN did (header() adds
+    // it once negotiated; take_syn_options).
+    if (cfg_.timestamps) h.timestamps = std::pair{ts_clock(now, ts_.offset), 0u};
+  }
   if (retransmits_ == 0) sampler_.on_send(0, now);
   emit(OutSegment{h, 0, 0});
   syn_sent_ = true;
@@ -105,20 +127,22 @@ void Connection::resend_syn_ack(Instant now, Emit emit) {
   send_syn(true, now, emit);
 }
 
-void Connection::send_ack(Emit emit) {
+void Connection::send_ack(Instant now, Emit emit) {
   // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, with SND.NXT before any go-back-N rewind: the
   // peer has seen sequence numbers up to there, so its acceptability test takes it.
-  emit(OutSegment{header(snd_.max, true), 0, 0});
+  emit(OutSegment{header(snd_.max, true, now), 0, 0});
   on_ack_sent();
 }
 
-void Connection::send_rst(SeqNum seq, Emit emit) {
+void Connection::send_rst(SeqNum seq, Instant now, Emit emit) {
   // RFC 9293 §3.10.7.1 / §3.10.5: <SEQ=...><CTL=RST>, no ACK and no window.
   wire::TcpRepr h;
   h.src_port = id_.local_port;
   h.dst_port = id_.remote_port;
   h.seq = seq.raw();
   h.flags.rst = true;
+  // RFC 7323 §3.2: the TSopt "SHOULD be sent in an <RST> segment"; no ACK, so TSecr 0.
+  if (neg_.timestamps) h.timestamps = std::pair{ts_clock(now, ts_.offset), 0u};
   ++stats_.tx_resets;
   emit(OutSegment{h, 0, 0});
 }
@@ -129,10 +153,10 @@ void Connection::retransmit_first(Instant now, Emit emit) {
   // moving SND.NXT backwards.
   std::uint64_t una = data_off(snd_.una);
   std::uint64_t max = data_off(snd_.max);
-  std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(max - una, neg_.smss));
+  std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(max - una, max_payload()));
   bool fin = fin_sent() && una + len == fin_offset_ && !fin_seq().before(snd_.una);
   if (len == 0 && !fin) return;
-  OutSegment s{header(snd_.una, true), una, len};
+  OutSegment s{header(snd_.una, true, now), una, len};
   s.hdr.flags.fin = fin;
   s.hdr.flags.psh = len > 0 && una + len == max;
   emit(s);
@@ -169,16 +193,17 @@ bool Connection::send_data_segment(Instant now, Emit emit) {
   std::uint64_t wnd = std::min<std::uint64_t>(snd_.wnd, cc_->cwnd() + limited_transmit_);
   std::uint64_t in_flight = (snd_.nxt - snd_.una).value;
   std::uint64_t usable = wnd > in_flight ? wnd - in_flight : 0;
-  std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>({avail, usable, neg_.smss}));
+  const std::size_t cap = max_payload();
+  std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>({avail, usable, cap}));
   bool fin = fin_queued_ && nxt + len == fin_offset_;
-  if (len < avail && len < neg_.smss && !override_sws_) {
+  if (len < avail && len < cap && !override_sws_) {
     // RFC 9293 §3.8.6.2.1 (sender SWS avoidance): a partial segment goes out only if it
     // is at least Fs = 1/2 of the largest window the peer offered.
     if (len == 0 || len < snd_.max_wnd / 2) {
       hold_for_window(now);
       return false;
     }
-  } else if (len > 0 && len < neg_.smss && !opts_.nodelay && snd_.nxt != snd_.una && !fin_queued_ &&
+  } else if (len > 0 && len < cap && !opts_.nodelay && snd_.nxt != snd_.una && !fin_queued_ &&
              !override_sws_) {
     // RFC 9293 §3.7.4 / RFC 1122 §4.2.3.4 (Nagle): while data is unacknowledged, hold a
     // small segment back until an ACK arrives or a full segment can be sent.
@@ -196,7 +221,7 @@ bool Connection::send_data_segment(Instant now, Emit emit) {
 void Connection::emit_data(std::uint64_t nxt, std::size_t len, bool fin, std::uint64_t end,
                            Instant now, Emit emit) {
   bool retransmission = snd_.nxt.before(snd_.max);
-  OutSegment s{header(snd_.nxt, true), nxt, len};
+  OutSegment s{header(snd_.nxt, true, now), nxt, len};
   s.hdr.flags.fin = fin;
   s.hdr.flags.psh = len > 0 && nxt + len == end;
   emit(s);
@@ -229,7 +254,7 @@ void Connection::send_probe(Instant now, Emit emit) {
   // of R2 probes is gone (LINUX: tcp_retries2 bounds unanswered probes).
   if (probes_unanswered_ >= cfg_.max_retransmits) {
     ++stats_.timeouts;
-    give_up(Errno::TimedOut, emit);
+    give_up(Errno::TimedOut, now, emit);
     return;
   }
   ++probes_unanswered_;
@@ -239,12 +264,12 @@ void Connection::send_probe(Instant now, Emit emit) {
   if (una < end) {
     // RFC 9293 §3.8.6.1: probe a zero window with one octet at SND.UNA; the receiver drops
     // it and answers with its window, or takes it once the window has opened.
-    emit(OutSegment{header(snd_.una, true), una, 1});
+    emit(OutSegment{header(snd_.una, true, now), una, 1});
     snd_.nxt = seq_max(snd_.nxt, snd_.una + SeqLen(1));
     snd_.max = seq_max(snd_.max, snd_.nxt);
   } else {
     // Nothing to offer: an ACK below the window makes the peer answer with its state.
-    emit(OutSegment{header(snd_.una - SeqLen(1), true), 0, 0});
+    emit(OutSegment{header(snd_.una - SeqLen(1), true, now), 0, 0});
   }
   on_ack_sent();
   probing_ = true;
@@ -262,7 +287,7 @@ void Connection::dispatch(Instant now, Emit emit) {
     case TcpState::Listen:
       return;
     case TcpState::TimeWait:
-      if (ack_now_) send_ack(emit);
+      if (ack_now_) send_ack(now, emit);
       return;
     case TcpState::SynSent:
       if (!syn_sent_) send_syn(false, now, emit);
@@ -271,7 +296,7 @@ void Connection::dispatch(Instant now, Emit emit) {
       if (!syn_sent_)
         send_syn(true, now, emit);
       else if (ack_now_)
-        send_ack(emit);
+        send_ack(now, emit);
       return;
     case TcpState::Established:
     case TcpState::FinWait1:
@@ -289,7 +314,7 @@ void Connection::dispatch(Instant now, Emit emit) {
     while (send_data_segment(now, emit)) {
     }
   }
-  if (ack_now_) send_ack(emit);
+  if (ack_now_) send_ack(now, emit);
 }
 
 }  // namespace tapir::tcp

@@ -38,10 +38,13 @@ struct ReceiveSequenceSpace {
 // What the SYN exchange agreed on.
 struct Negotiated {
   std::uint16_t peer_mss = 536;  // RFC 9293 §3.7.1: 536 when the peer sends no MSS option
-  std::uint16_t smss = 536;      // effective send MSS: min(peer MSS, our MTU - 40)
-  bool window_scaling = false;   // RFC 7323 §2.2: both SYNs carried the option
-  std::uint8_t snd_shift = 0;    // Snd.Wind.Shift: applied to windows the peer advertises
-  std::uint8_t rcv_shift = 0;    // Rcv.Wind.Shift: applied to windows we advertise
+  // Effective send MSS: min(peer MSS, our MTU - 40), less 12 octets with timestamps (RFC
+  // 6691 §2, RFC 7323 §3.2): the payload of a full-sized segment, and SMSS for cwnd.
+  std::uint16_t smss = 536;
+  bool window_scaling = false;  // RFC 7323 §2.2: both SYNs carried the option
+  std::uint8_t snd_shift = 0;   // Snd.Wind.Shift: applied to windows the peer advertises
+  std::uint8_t rcv_shift = 0;   // Rcv.Wind.Shift: applied to windows we advertise
+  bool timestamps = false;      // RFC 7323 §3.2: both SYNs carried the Timestamps option
 };
 
 }  // namespace tapir::tcp

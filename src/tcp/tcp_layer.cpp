@@ -150,6 +150,8 @@ std::shared_ptr<Connection> TcpLayer::make_connection(const FourTuple& id, std::
   auto c = std::make_shared<Connection>(cfg_, stats_, id, ip_.mtu(), sndbuf, rcvbuf);
   c->limiter = &limiter_;
   c->on_transition = &hook_;
+  // RFC 7323 §5.4: the timestamp clock offset comes from the same secret as the ISN.
+  c->set_ts_offset(isn_.ts_offset(id.local_addr, id.local_port, id.remote_addr, id.remote_port));
   return c;
 }
 

@@ -39,6 +39,11 @@ Frame seg(const SegSpec& s) {
   r.window = s.window;
   r.mss = s.mss;
   r.window_scale = s.window_scale;
+  r.timestamps = s.ts;
+  r.sack_permitted = s.sack_permitted;
+  for (const auto& b : s.sack) {
+    if (r.sack_count < r.sack.size()) r.sack[r.sack_count++] = b;
+  }
   r.payload = as_bytes(std::string_view(s.payload));
   std::vector<std::byte> tcp;
   if (s.raw_options.empty()) {
@@ -49,6 +54,9 @@ Frame seg(const SegSpec& s) {
     wire::TcpRepr bare = r;
     bare.mss.reset();
     bare.window_scale.reset();
+    bare.timestamps.reset();
+    bare.sack_permitted = false;
+    bare.sack_count = 0;
     std::size_t opt_len = (s.raw_options.size() + 3) / 4 * 4;
     std::vector<std::byte> plain(bare.buffer_len());
     bare.emit(MutBytes(plain), s.src, s.dst);
@@ -297,6 +305,16 @@ std::string TcpHarness::describe(const SegMatch& m) {
   if (m.mss) want << " mss=" << *m.mss;
   if (m.window_scale) want << " ws=" << int{*m.window_scale};
   if (m.no_options) want << " no-options";
+  if (m.has_ts) want << (*m.has_ts ? " ts" : " no-ts");
+  if (m.tsecr) want << " tsecr=" << *m.tsecr;
+  if (m.sack_permitted) want << (*m.sack_permitted ? " sackOK" : " no-sackOK");
+  if (m.sack) {
+    want << " sack=";
+    if (m.sack->empty()) want << "none";
+    for (std::size_t i = 0; i < m.sack->size(); ++i) {
+      want << (i ? "," : "") << (*m.sack)[i].left << ":" << (*m.sack)[i].right;
+    }
+  }
   if (m.at) want << " at=" << ms(*m.at);
   return want.str();
 }
@@ -323,6 +341,25 @@ std::vector<std::string> TcpHarness::mismatches(const SegMatch& m, const Seen& s
     bad.push_back("window scale option differs");
   }
   if (m.no_options && (s.tcp.mss || s.tcp.window_scale)) bad.push_back("options present");
+  if (m.has_ts && s.tcp.timestamps.has_value() != *m.has_ts) {
+    bad.push_back(*m.has_ts ? "no Timestamps option" : "a Timestamps option");
+  }
+  if (m.tsecr) {
+    if (!s.tcp.timestamps) {
+      bad.push_back("no Timestamps option, want TSecr " + std::to_string(*m.tsecr));
+    } else {
+      num(s.tcp.timestamps->second, *m.tsecr, "TSecr");
+    }
+  }
+  if (m.sack_permitted && s.tcp.sack_permitted != *m.sack_permitted) {
+    bad.push_back(*m.sack_permitted ? "no SACK-Permitted" : "SACK-Permitted present");
+  }
+  if (m.sack) {
+    std::vector<wire::SackBlock> got(
+        s.tcp.sack.begin(),
+        s.tcp.sack.begin() + std::min<std::size_t>(s.tcp.sack_count, s.tcp.sack.size()));
+    if (got != *m.sack) bad.push_back("SACK blocks differ");
+  }
   if (m.at && s.at != *m.at) bad.push_back("sent at " + ms(s.at) + ", want " + ms(*m.at));
   return bad;
 }

@@ -59,6 +59,10 @@ struct SegSpec {
   bool bad_checksum = false;
   std::optional<std::uint8_t> data_offset_words;  // written over the real data offset
   std::vector<std::uint8_t> raw_options;          // replaces the options (padded to 4)
+  // RFC 7323 §3.2 Timestamps (TSval, TSecr); RFC 2018 SACK-Permitted and SACK blocks.
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> ts;
+  bool sack_permitted = false;
+  std::vector<wire::SackBlock> sack;
 };
 
 using Frame = std::vector<std::byte>;
@@ -84,6 +88,13 @@ struct SegMatch {
   bool no_options = false;     // no MSS and no window scale
   std::optional<Duration> at;  // sent this long after the harness started
   std::uint16_t dst_port = kPeerPort;
+  // Options of RFC 7323 §3 and RFC 2018, each checked only when given: whether a Timestamps
+  // option is there, its TSecr, SACK-Permitted, and the SACK blocks exactly and in order
+  // (an empty list: no SACK option).
+  std::optional<bool> has_ts;
+  std::optional<std::uint32_t> tsecr;
+  std::optional<bool> sack_permitted;
+  std::optional<std::vector<wire::SackBlock>> sack;
 };
 
 // A segment the stack sent, decoded.
