@@ -67,6 +67,11 @@ class Device {
   // Sends one Ethernet frame. The device copies or writes it before returning and never
   // keeps `frame`. Errors: Again (queue full: the frame is dropped), Io, MsgSize.
   virtual Errno transmit(Bytes frame, Instant now) = 0;
+  // Zero-copy transmit (docs/hot-path.md): the device's own buffer for the next frame, of
+  // at least `len` octets, or an empty span when it has none (the default). A frame built
+  // there and then passed to transmit() (starting at the same address) is not copied
+  // again. The buffer is valid until the next transmit(), transmit_gso() or flush().
+  virtual MutBytes tx_slot(std::size_t /*len*/) { return {}; }
   // Sends one superframe for the device (or the kernel behind it) to cut into segments of
   // gso.segment_size payload octets. Its transport checksum field holds only the
   // pseudo-header sum (with the superframe's transport length, as Linux fills it); the

@@ -31,15 +31,15 @@ EventLoop::~EventLoop() {
 }
 
 void EventLoop::watch(int fd, std::function<void()> on_readable) {
-  watches_.push_back({fd, std::move(on_readable)});
+  watches_.push_back(std::make_shared<Watch>(Watch{fd, std::move(on_readable)}));
 }
 
 void EventLoop::unwatch(int fd) {
-  std::erase_if(watches_, [fd](const Watch& w) { return w.fd == fd; });
+  std::erase_if(watches_, [fd](const auto& w) { return w->fd == fd; });
 }
 
 int EventLoop::run() {
-  std::vector<pollfd> fds;
+  auto& fds = fds_;
   while (!stopping_) {
     Instant now = clock_.now();
     stack_.poll(now);
@@ -50,7 +50,7 @@ int EventLoop::run() {
     fds.clear();
     fds.push_back({signal_fd_, POLLIN, 0});
     fds.push_back({device_.wait_fd(), POLLIN, 0});
-    for (const auto& w : watches_) fds.push_back({w.fd, POLLIN, 0});
+    for (const auto& w : watches_) fds.push_back({w->fd, POLLIN, 0});
 
     timespec ts{};
     timespec* timeout = nullptr;
@@ -71,19 +71,19 @@ int EventLoop::run() {
         return static_cast<int>(info.ssi_signo);
       }
     }
-    // Callbacks may unwatch fds: walk a snapshot of the ready ones.
-    std::vector<int> ready;
+    // Callbacks may watch and unwatch fds: walk a snapshot of the ready watches, each
+    // still called only if it is still watched when its turn comes.
+    ready_.clear();
     for (std::size_t i = 2; i < fds.size(); ++i) {
-      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) ready.push_back(fds[i].fd);
-    }
-    for (int fd : ready) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       auto it = std::find_if(watches_.begin(), watches_.end(),
-                             [fd](const Watch& w) { return w.fd == fd; });
-      if (it != watches_.end()) {
-        auto cb = it->cb;
-        cb();
-      }
+                             [fd = fds[i].fd](const auto& w) { return w->fd == fd; });
+      if (it != watches_.end()) ready_.push_back(*it);
     }
+    for (const auto& w : ready_) {
+      if (std::find(watches_.begin(), watches_.end(), w) != watches_.end()) w->cb();
+    }
+    ready_.clear();
   }
   return 0;
 }

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
+
+#include <poll.h>
 
 #include "tapir/stack.hpp"
 
@@ -41,8 +44,13 @@ class EventLoop {
   const Clock& clock_;
   int signal_fd_ = -1;
   bool stopping_ = false;
-  std::vector<Watch> watches_;
+  // Shared, so that a callback running while it (or another) is unwatched stays alive
+  // for the call without copying the std::function (docs/hot-path.md: nothing allocates
+  // per iteration of the loop).
+  std::vector<std::shared_ptr<Watch>> watches_;
   std::function<std::optional<Instant>(Instant)> tick_;
+  std::vector<pollfd> fds_;                    // reused on every iteration
+  std::vector<std::shared_ptr<Watch>> ready_;  // the watches with a ready fd, this iteration
 };
 
 }  // namespace tapir::app

@@ -21,8 +21,7 @@ void Icmp::on_datagram(const Datagram& d, Instant now) {
   if (!msg) {
     ++(msg.error() == wire::ParseError::BadChecksum ? stats_.rx_drop_bad_checksum
                                                     : stats_.rx_drop_truncated);
-    SPDLOG_LOGGER_DEBUG(&log_, "drop {} from {}", wire::to_string(msg.error()),
-                        d.ip.src.to_string());
+    TAPIR_LOG_DEBUG(&log_, "drop {} from {}", wire::to_string(msg.error()), d.ip.src.to_string());
     return;
   }
   switch (msg->type) {
@@ -171,7 +170,7 @@ void Icmp::send_error(std::uint8_t t, std::uint8_t code, const wire::Ipv4Repr& i
           p, msg.buffer_len(), [&](MutBytes out, const wire::Ipv4Repr&) { msg.emit(out); }, now) ==
       Errno::Ok) {
     ++(t == type::kDestUnreachable ? stats_.tx_dest_unreachable : stats_.tx_other_errors);
-    SPDLOG_LOGGER_DEBUG(&log_, "sent type={} code={} to {}", t, code, ip.src.to_string());
+    TAPIR_LOG_DEBUG(&log_, "sent type={} code={} to {}", t, code, ip.src.to_string());
   }
 }
 

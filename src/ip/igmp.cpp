@@ -41,8 +41,8 @@ void Igmp::on_datagram(const Datagram& d, Instant now) {
   if (!msg) {
     ++(msg.error() == wire::ParseError::BadChecksum ? stats_.rx_drop_bad_checksum
                                                     : stats_.rx_drop_truncated);
-    SPDLOG_LOGGER_DEBUG(&log_, "igmp: drop {} from {}", wire::to_string(msg.error()),
-                        d.ip.src.to_string());
+    TAPIR_LOG_DEBUG(&log_, "igmp: drop {} from {}", wire::to_string(msg.error()),
+                    d.ip.src.to_string());
     return;
   }
   switch (msg->type) {
@@ -95,8 +95,8 @@ void Igmp::on_report(const Datagram& d, Ipv4Addr group) {
   it->second.report_at.reset();
   it->second.last_reporter = false;
   ++stats_.reports_suppressed;
-  SPDLOG_LOGGER_DEBUG(&log_, "igmp: report for {} suppressed by {}", group.to_string(),
-                      d.ip.src.to_string());
+  TAPIR_LOG_DEBUG(&log_, "igmp: report for {} suppressed by {}", group.to_string(),
+                  d.ip.src.to_string());
 }
 
 void Igmp::start_timer(Membership& m, Duration max_delay, Instant now) {
@@ -158,12 +158,12 @@ void Igmp::send(std::uint8_t t, Ipv4Addr group, Ipv4Addr dst, Instant now) {
   auto err = ip_.send(
       p, msg.buffer_len(), [&](MutBytes out, const wire::Ipv4Repr&) { msg.emit(out); }, now);
   if (err != Errno::Ok) {
-    SPDLOG_LOGGER_DEBUG(&log_, "igmp: send to {} failed: {}", dst.to_string(), to_string(err));
+    TAPIR_LOG_DEBUG(&log_, "igmp: send to {} failed: {}", dst.to_string(), to_string(err));
     return;
   }
   ++(t == type::kLeave ? stats_.tx_leaves : stats_.tx_reports);
-  SPDLOG_LOGGER_DEBUG(&log_, "igmp: sent {} for {}", t == type::kLeave ? "leave" : "report",
-                      group.to_string());
+  TAPIR_LOG_DEBUG(&log_, "igmp: sent {} for {}", t == type::kLeave ? "leave" : "report",
+                  group.to_string());
 }
 
 }  // namespace tapir::ip

@@ -75,8 +75,8 @@ void Ipv4Layer::on_ipv4(Bytes bytes, Instant now, bool link_multicast, bool chec
   if (!repr) {
     ++(repr.error() == wire::ParseError::BadChecksum ? stats_.ipv4.rx_drop_bad_checksum
                                                      : stats_.ipv4.rx_drop_bad_option);
-    SPDLOG_LOGGER_DEBUG(&log_, "drop {} from {}", wire::to_string(repr.error()),
-                        view->src().to_string());
+    TAPIR_LOG_DEBUG(&log_, "drop {} from {}", wire::to_string(repr.error()),
+                    view->src().to_string());
     return;
   }
   if (!valid_source(repr->src)) {

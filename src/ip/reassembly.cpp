@@ -14,24 +14,42 @@ std::list<Reassembly::Entry>::iterator Reassembly::find_or_create(const wire::Ip
   });
   if (it != list_.end()) return it;
   if (list_.size() >= cfg_.reassembly_max_datagrams) return list_.end();
-  Entry e{ip.src, ip.dst, ip.protocol, ip.ident, now + cfg_.reassembly_timeout, {}, {}, {}, {}};
-  e.holes = {{0, kInfinity}};
-  list_.push_back(std::move(e));
+  // A spare entry moves over without allocating (splice relinks the node).
+  if (spare_.empty()) spare_.emplace_back();
+  list_.splice(list_.end(), spare_, spare_.begin());
+  Entry& e = list_.back();
+  e.src = ip.src;
+  e.dst = ip.dst;
+  e.proto = ip.protocol;
+  e.ident = ip.ident;
+  e.deadline = now + cfg_.reassembly_timeout;
+  e.holes.assign(1, Hole{0, kInfinity});
+  e.data.clear();
+  e.first.reset();
+  e.total.reset();
   return std::prev(list_.end());
+}
+
+void Reassembly::retire(std::list<Entry>::iterator it) {
+  bytes_held_ -= it->data.size();
+  if (spare_.size() < kSpareEntries) {
+    spare_.splice(spare_.end(), list_, it);
+  } else {
+    list_.erase(it);
+  }
 }
 
 void Reassembly::drop(std::list<Entry>::iterator it, std::uint64_t Ipv4Stats::*counter) {
   ++(stats_.*counter);
-  bytes_held_ -= it->data.size();
-  list_.erase(it);
+  retire(it);
 }
 
 // RFC 815 §3, steps 1-8: walk the hole list; the fragment must fall inside holes only.
 // Returns false when it overlaps data already held with different content.
 bool Reassembly::fill(Entry& e, std::size_t first, std::size_t last, Bytes payload, bool more) {
   std::size_t covered = 0;  // octets of the fragment that fall into holes
-  std::vector<Hole> next;
-  next.reserve(e.holes.size() + 1);
+  std::vector<Hole>& next = next_holes_;
+  next.clear();
   for (const Hole& h : e.holes) {
     // Steps 2-3: a hole entirely outside the fragment stays as it is.
     if (first > h.last || last < h.first) {
@@ -52,7 +70,7 @@ bool Reassembly::fill(Entry& e, std::size_t first, std::size_t last, Bytes paylo
       return false;
     }
   }
-  e.holes = std::move(next);
+  e.holes.swap(next);
   if (e.data.size() < last + 1) {
     bytes_held_ += last + 1 - e.data.size();
     e.data.resize(last + 1);
@@ -98,14 +116,17 @@ std::optional<Reassembled> Reassembly::add(const wire::Ipv4Repr& ip, Bytes paylo
   if (first == 0) e.first = ip;
   if (!e.holes.empty()) return std::nullopt;
 
-  // RFC 815 step 8: no holes left, the datagram is complete.
-  done_ = std::move(e.data);
-  Reassembled r{*e.first, Bytes(done_)};
+  // RFC 815 step 8: no holes left, the datagram is complete. The previous datagram's
+  // buffer goes back into the entry, to be reused.
+  Reassembled r{*e.first, {}};
   r.ip.more_frags = false;
   r.ip.frag_offset = 0;
-  r.ip.payload_len = static_cast<std::uint16_t>(done_.size());
-  bytes_held_ -= done_.size();
-  list_.erase(it);
+  r.ip.payload_len = static_cast<std::uint16_t>(e.data.size());
+  bytes_held_ -= e.data.size();
+  done_.swap(e.data);
+  e.data.clear();
+  retire(it);
+  r.payload = Bytes(done_);
   ++stats_.reassembled;
   return r;
 }

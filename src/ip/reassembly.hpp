@@ -6,6 +6,10 @@
 // that overlaps data already received with different content drops the whole datagram
 // (overlaps are how fragment-based evasion works; RFC 5722 makes the same choice for IPv6),
 // while an exact duplicate (as a duplicating link produces) is ignored.
+//
+// A finished or dropped datagram's entry is kept for reuse (up to kSpareEntries), with its
+// buffers, so that a steady flow of fragmented datagrams allocates nothing
+// (docs/hot-path.md).
 #pragma once
 
 #include <list>
@@ -56,14 +60,19 @@ class Reassembly {
     std::optional<std::size_t> total;     // payload length, known once the last fragment came
   };
   static constexpr std::size_t kInfinity = 65535 + 1;
+  static constexpr std::size_t kSpareEntries = 4;
 
   std::list<Entry>::iterator find_or_create(const wire::Ipv4Repr& ip, Instant now);
   void drop(std::list<Entry>::iterator it, std::uint64_t Ipv4Stats::*counter);
+  // Moves a finished or dropped entry to spare_ (or frees it when enough are spare).
+  void retire(std::list<Entry>::iterator it);
   bool fill(Entry& e, std::size_t first, std::size_t last, Bytes payload, bool more);
 
   Ipv4Config cfg_;
   Ipv4Stats& stats_;
-  std::list<Entry> list_;  // oldest first
+  std::list<Entry> list_;         // oldest first
+  std::list<Entry> spare_;        // retired entries, their vectors' memory kept
+  std::vector<Hole> next_holes_;  // fill()'s new hole list, swapped with the entry's
   std::size_t bytes_held_ = 0;
   std::vector<std::byte> done_;  // the last completed datagram
 };

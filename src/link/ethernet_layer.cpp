@@ -137,21 +137,27 @@ void EthernetLayer::on_arp(Bytes payload, Instant now) {
 
 MutBytes EthernetLayer::tx_buffer(std::size_t len) {
   TAPIR_ASSERT(len <= mtu_, "datagram larger than the MTU");
-  return MutBytes(frame_).subspan(wire::EthernetView::kHeaderLen, len);
+  // Built where the device will send it from (no copy between here and the TAP), when the
+  // device lends a buffer long enough for the frame and its minimum-length padding.
+  const std::size_t frame_len =
+      std::max(wire::EthernetView::kHeaderLen + len, wire::EthernetView::kMinFrameLen);
+  MutBytes slot = dev_.tx_slot(frame_len);
+  tx_ = slot.size() >= frame_len ? slot : MutBytes(frame_);
+  return tx_.subspan(wire::EthernetView::kHeaderLen, len);
 }
 
 Errno EthernetLayer::send_frame(MacAddr dst, EtherType type, std::size_t payload_len, Instant now) {
-  auto f = EthFrameMut::unchecked(MutBytes(frame_));
+  auto f = EthFrameMut::unchecked(tx_);
   wire::EthernetRepr{dst, mac_, type}.emit(f);
   std::size_t len = wire::EthernetView::kHeaderLen + payload_len;
   // IEEE 802.3 minimum frame: pad short frames with zeros (receivers trim by IP length).
   if (len < wire::EthernetView::kMinFrameLen) {
-    std::fill(frame_.begin() + static_cast<std::ptrdiff_t>(len),
-              frame_.begin() + static_cast<std::ptrdiff_t>(wire::EthernetView::kMinFrameLen),
+    std::fill(tx_.begin() + static_cast<std::ptrdiff_t>(len),
+              tx_.begin() + static_cast<std::ptrdiff_t>(wire::EthernetView::kMinFrameLen),
               std::byte{0});
     len = wire::EthernetView::kMinFrameLen;
   }
-  Errno err = dev_.transmit(Bytes(frame_).first(len), now);
+  Errno err = dev_.transmit(Bytes(tx_).first(len), now);
   if (err != Errno::Ok) {
     ++stats_.eth.tx_drop_device;
     SPDLOG_LOGGER_DEBUG(&log_, "device refused frame: {}", to_string(err));
@@ -171,8 +177,8 @@ void EthernetLayer::request(const ArpRequestToSend& r, Instant now) {
   // RFC 826: a request carries our addresses as sender and a zero target MAC.
   ArpRepr req{ArpOp::Request, mac_, addr_.addr, MacAddr{}, r.target};
   ++stats_.arp.tx_requests;
-  SPDLOG_LOGGER_DEBUG(&arp_log_, "who-has {} tell {}{}", r.target.to_string(),
-                      addr_.addr.to_string(), r.unicast_to ? " (refresh)" : "");
+  TAPIR_LOG_DEBUG(&arp_log_, "who-has {} tell {}{}", r.target.to_string(), addr_.addr.to_string(),
+                  r.unicast_to ? " (refresh)" : "");
   send_arp(req, r.unicast_to.value_or(MacAddr::broadcast()), now);
 }
 
@@ -193,7 +199,8 @@ Errno EthernetLayer::send_ipv4(Ipv4Addr next_hop, std::size_t len, Instant now) 
     std::optional<ArpRequestToSend> refresh;
     auto mac = cache_.lookup(next_hop, now, &refresh);
     if (!mac) {
-      auto req = cache_.enqueue(next_hop, tx_buffer(len), now);
+      auto req =
+          cache_.enqueue(next_hop, Bytes(tx_).subspan(wire::EthernetView::kHeaderLen, len), now);
       if (req) request(*req, now);
       return Errno::Ok;  // queued (or counted as dropped): the caller's job is done
     }

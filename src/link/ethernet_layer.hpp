@@ -2,9 +2,10 @@
 //
 // Receive: on_frame() validates the frame, filters by destination MAC, answers ARP, and
 // hands IPv4 payloads up through Ipv4Receiver. Transmit: the IP layer writes a datagram
-// straight into the frame buffer returned by tx_buffer() (no copy), then send_ipv4()
-// resolves the next hop and writes the frame to the device, or parks a copy in the
-// neighbour cache until ARP answers.
+// straight into the frame buffer returned by tx_buffer(), which is the device's own next
+// transmit slot when it offers one (Device::tx_slot: the TAP does) and the layer's frame
+// buffer otherwise; then send_ipv4() resolves the next hop and hands the frame to the
+// device, or parks a copy in the neighbour cache until ARP answers (docs/hot-path.md).
 #pragma once
 
 #include <set>
@@ -48,7 +49,7 @@ class EthernetLayer {
   // Receive path: one frame as read from the device.
   void on_frame(Bytes frame, Instant now);
 
-  // Transmit path. tx_buffer(len) is the IP datagram area of the one frame buffer (valid
+  // Transmit path. tx_buffer(len) is the IP datagram area of the frame being built (valid
   // until the next send). send_ipv4 sends those `len` octets to `next_hop`, which may be
   // a unicast neighbour, the limited or directed broadcast, or a multicast group.
   MutBytes tx_buffer(std::size_t len);
@@ -82,7 +83,8 @@ class EthernetLayer {
   NeighborCache cache_;
   Ipv4Receiver* up_ = nullptr;
   std::multiset<MacAddr> multicast_;  // a multiset: several groups may share one MAC
-  std::vector<std::byte> frame_;      // the one transmit frame buffer
+  std::vector<std::byte> frame_;      // the frame buffer when the device lends none
+  MutBytes tx_;                       // the frame being built: a device slot or frame_
   spdlog::logger& log_;
   spdlog::logger& arp_log_;
 };

@@ -1,5 +1,7 @@
 #include "phy/memory_wire.hpp"
 
+#include <utility>
+
 #include "phy/common.hpp"
 
 namespace tapir::phy {
@@ -13,8 +15,9 @@ DeviceCaps MemoryWire::End::caps() const { return {.mtu = cfg_->mtu, .rx_batch =
 
 std::optional<Bytes> MemoryWire::End::receive(Instant /*now*/) {
   if (inbox_.empty()) return std::nullopt;
-  // Moving the frame out keeps the returned span valid until the next receive().
-  current_ = std::move(inbox_.front());
+  // Swapping the frame out keeps the returned span valid until the next receive(), and
+  // leaves the previous frame's buffer in the slot for a later transmit to reuse.
+  std::swap(current_, inbox_.front());
   inbox_.pop_front();
   ++stats_.rx_frames;
   return Bytes(current_);
@@ -29,7 +32,10 @@ Errno MemoryWire::End::transmit(Bytes frame, Instant /*now*/) {
     ++stats_.tx_drop_full;
     return Errno::Again;
   }
-  peer_->inbox_.emplace_back(frame.begin(), frame.end());
+  auto& slot = peer_->inbox_.push_back();
+  // Every slot gets room for the longest frame once, so no later frame reallocates it.
+  if (slot.capacity() < max_frame_len(cfg_->mtu)) slot.reserve(max_frame_len(cfg_->mtu));
+  slot.assign(frame.begin(), frame.end());
   ++stats_.tx_frames;
   return Errno::Ok;
 }

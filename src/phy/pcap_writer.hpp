@@ -31,6 +31,8 @@ class PcapWriter final : public Device {
   std::optional<Bytes> receive(Instant now) override;
   // Records the frame only when the wrapped device accepted it.
   Errno transmit(Bytes frame, Instant now) override;
+  // Frames pass through unchanged: the stack may build them in the inner device's buffer.
+  MutBytes tx_slot(std::size_t len) override { return inner_.tx_slot(len); }
   // Flushes the wrapped device, then the file, so a capture never ends mid-record.
   void flush(Instant now) override;
   int wait_fd() const override { return inner_.wait_fd(); }

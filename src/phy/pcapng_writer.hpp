@@ -73,6 +73,8 @@ class PcapngWriter final : public Device, private StepSink {
   RxInfo last_rx_info() const override { return recorder_.last_rx_info(); }
   std::optional<Bytes> receive(Instant now) override { return recorder_.receive(now); }
   Errno transmit(Bytes frame, Instant now) override { return recorder_.transmit(frame, now); }
+  // Frames pass through unchanged: the stack may build them in the inner device's buffer.
+  MutBytes tx_slot(std::size_t len) override { return recorder_.tx_slot(len); }
   // Ends the open step, flushes the wrapped device, then the file.
   void flush(Instant now) override;
   int wait_fd() const override { return recorder_.wait_fd(); }

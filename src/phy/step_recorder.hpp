@@ -59,6 +59,8 @@ class StepRecorder final : public Device {
   RxInfo last_rx_info() const override { return inner_.last_rx_info(); }
   std::optional<Bytes> receive(Instant now) override;
   Errno transmit(Bytes frame, Instant now) override;
+  // Frames pass through unchanged: the stack may build them in the inner device's buffer.
+  MutBytes tx_slot(std::size_t len) override { return inner_.tx_slot(len); }
   void flush(Instant now) override;
   int wait_fd() const override { return inner_.wait_fd(); }
   std::optional<Instant> next_deadline() const override { return inner_.next_deadline(); }

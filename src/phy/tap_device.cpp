@@ -297,10 +297,20 @@ Errno TapDevice::transmit(Bytes frame, Instant now) {
   MutBytes slot = tx_.slot(tx_.count);
   // A plain frame under offload: gso_type NONE, checksums already complete.
   if (offload_) VnetHeader{}.emit(slot);
-  std::copy(frame.begin(), frame.end(), slot.begin() + static_cast<std::ptrdiff_t>(hdr));
+  // A frame the stack built in this slot (tx_slot()) is already in place.
+  if (frame.data() != slot.data() + hdr) {
+    std::copy(frame.begin(), frame.end(), slot.begin() + static_cast<std::ptrdiff_t>(hdr));
+  }
   tx_.len[tx_.count++] = hdr + frame.size();
   if (tx_.count == tx_.slots) flush(now);
   return Errno::Ok;
+}
+
+MutBytes TapDevice::tx_slot(std::size_t len) {
+  const std::size_t hdr = offload_ ? VnetHeader::kLen : 0;
+  if (hdr + len > tx_.stride) return {};
+  // transmit() writes the slots out as soon as the last one is taken, so one is free.
+  return tx_.slot(tx_.count).subspan(hdr);
 }
 
 void TapDevice::flush(Instant /*now*/) {

@@ -61,9 +61,13 @@ class TapDevice final : public Device {
   DeviceCaps caps() const override;
   std::optional<Bytes> receive(Instant now) override;
   RxInfo last_rx_info() const override { return last_rx_; }
-  // Copies the frame into a tx slot (flushing first when all slots are taken). MsgSize for a
-  // frame longer than max_frame_len(mtu); write errors surface later, in stats().
+  // Copies the frame into a tx slot, unless it was built in one (tx_slot()), and writes the
+  // slots out once all are taken. MsgSize for a frame longer than max_frame_len(mtu); write
+  // errors surface later, in stats().
   Errno transmit(Bytes frame, Instant now) override;
+  // The next tx slot (after the virtio-net header under offload): a frame built there is
+  // written out by flush() without the copy transmit() otherwise makes.
+  MutBytes tx_slot(std::size_t len) override;
   void flush(Instant now) override;
   // Offload only: writes pending frames, then the superframe with a GSO header for the
   // kernel to cut into gso.segment_size pieces. OpNotSupp without offload, MsgSize above

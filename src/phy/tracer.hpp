@@ -28,6 +28,8 @@ class Tracer final : public Device {
   // Traces the frame after the wrapped device took it; a refused frame's line ends in
   // " (refused: EAGAIN)" or the like.
   Errno transmit(Bytes frame, Instant now) override;
+  // Frames pass through unchanged: the stack may build them in the inner device's buffer.
+  MutBytes tx_slot(std::size_t len) override { return inner_.tx_slot(len); }
   void flush(Instant now) override { inner_.flush(now); }
   int wait_fd() const override { return inner_.wait_fd(); }
   std::optional<Instant> next_deadline() const override { return inner_.next_deadline(); }

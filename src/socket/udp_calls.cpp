@@ -78,6 +78,7 @@ Result<std::size_t> Sockets::Impl::udp_recvfrom(Entry& e, MutBytes buf, int flag
     // RFC 768 semantics: the rest of a datagram longer than the buffer is discarded.
     ep.rx_bytes -= d.data.size();
     ep.rx.pop_front();
+    ep.rx.trim(udp::UdpEndpoint::kRxSlotsKept);
   }
   return result;
 }

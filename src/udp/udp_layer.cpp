@@ -54,8 +54,7 @@ void UdpLayer::on_datagram(const ip::Datagram& d, Instant now) {
   if (!view) {
     ++(view.error() == wire::ParseError::Truncated ? stats_.rx_drop_truncated
                                                    : stats_.rx_drop_bad_length);
-    SPDLOG_LOGGER_DEBUG(&log_, "drop {} from {}", wire::to_string(view.error()),
-                        d.ip.src.to_string());
+    TAPIR_LOG_DEBUG(&log_, "drop {} from {}", wire::to_string(view.error()), d.ip.src.to_string());
     return;
   }
   // RFC 768 / RFC 1122 §4.1.3.4: verify the checksum when one was sent (zero: none), unless
@@ -67,8 +66,7 @@ void UdpLayer::on_datagram(const ip::Datagram& d, Instant now) {
   if (!repr) {
     ++(repr.error() == wire::ParseError::BadChecksum ? stats_.rx_drop_bad_checksum
                                                      : stats_.rx_drop_bad_length);
-    SPDLOG_LOGGER_DEBUG(&log_, "drop {} from {}", wire::to_string(repr.error()),
-                        d.ip.src.to_string());
+    TAPIR_LOG_DEBUG(&log_, "drop {} from {}", wire::to_string(repr.error()), d.ip.src.to_string());
     return;
   }
   Bytes payload = view->payload();
@@ -107,7 +105,18 @@ void UdpLayer::deliver(UdpEndpoint& ep, const ip::Datagram& d, std::uint16_t src
     ++ep.rx_dropped;
     return;
   }
-  ep.rx.push_back({d.ip.src, src_port, d.ip.dst, {payload.begin(), payload.end()}});
+  auto& slot = ep.rx.push_back();
+  slot.from = d.ip.src;
+  slot.from_port = src_port;
+  slot.to = d.ip.dst;
+  // The slots a socket keeps (see kRxSlotsKept) get room for any unfragmented datagram the
+  // first time, so that a steady flow of varying sizes never reallocates them. Deeper
+  // queues take exact sizes: SO_RCVBUF counts payload octets, and a backlog of tiny
+  // datagrams must not pin an MTU each.
+  if (ep.rx.size() <= UdpEndpoint::kRxSlotsKept && slot.data.capacity() < ip_.mtu()) {
+    slot.data.reserve(ip_.mtu());
+  }
+  slot.data.assign(payload.begin(), payload.end());  // the one copy: reuses the slot's buffer
   ep.rx_bytes += payload.size();
   ++stats_.rx_delivered;
   if (notify_) notify_(ep.owner);
@@ -166,11 +175,11 @@ Errno UdpLayer::send(UdpEndpoint& ep, Ipv4Addr dst, std::uint16_t port, Bytes pa
     hdr.src = p.src.value_or(ip_.address().addr);
     hdr.dst = dst;
     hdr.protocol = wire::IpProto::Udp;
-    std::vector<std::byte> copy(repr.buffer_len());
-    std::memcpy(copy.data() + repr.header_len(), payload.data(), payload.size());
-    repr.emit(MutBytes(copy), hdr.src, hdr.dst);
-    hdr.payload_len = static_cast<std::uint16_t>(copy.size());
-    on_datagram(ip::Datagram{hdr, Bytes(copy)}, now);
+    loop_buf_.resize(repr.buffer_len());
+    std::memcpy(loop_buf_.data() + repr.header_len(), payload.data(), payload.size());
+    repr.emit(MutBytes(loop_buf_), hdr.src, hdr.dst);
+    hdr.payload_len = static_cast<std::uint16_t>(loop_buf_.size());
+    on_datagram(ip::Datagram{hdr, Bytes(loop_buf_)}, now);
   }
   return Errno::Ok;
 }

@@ -6,13 +6,13 @@
 // attaches it here once it is bound.
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <unordered_map>
 #include <vector>
 
 #include "ip/ipv4_layer.hpp"
 #include "tapir/stats.hpp"
+#include "util/slot_ring.hpp"
 
 namespace spdlog {
 class logger;
@@ -23,8 +23,8 @@ namespace tapir::udp {
 struct ReceivedDatagram {
   Ipv4Addr from;
   std::uint16_t from_port = 0;
-  Ipv4Addr to;  // our address it was sent to (unicast, broadcast or group)
-  std::vector<std::byte> data;
+  Ipv4Addr to;                  // our address it was sent to (unicast, broadcast or group)
+  std::vector<std::byte> data;  // reused: a queue slot keeps its buffer (SlotRing)
 };
 
 struct UdpEndpoint {
@@ -36,7 +36,10 @@ struct UdpEndpoint {
   std::uint16_t remote_port = 0;
 
   // RFC 1122 §4.1.3.4: a datagram socket keeps datagram boundaries: one queue entry each.
-  std::deque<ReceivedDatagram> rx;
+  // The slots and their buffers are reused, so a steady flow allocates nothing; once the
+  // queue drains, the socket layer trims it to kRxSlotsKept slots.
+  SlotRing<ReceivedDatagram> rx;
+  static constexpr std::size_t kRxSlotsKept = 64;
   std::size_t rx_bytes = 0;     // payload octets queued
   std::size_t rcvbuf = 212992;  // SO_RCVBUF: queued payload octets above this are dropped
   std::uint64_t rx_dropped = 0;
@@ -83,6 +86,7 @@ class UdpLayer final : public ip::TransportHandler {
   UdpStats& stats_;
   std::unordered_map<std::uint16_t, std::vector<UdpEndpoint*>> by_port_;
   std::function<void(int)> notify_;
+  std::vector<std::byte> loop_buf_;  // IP_MULTICAST_LOOP's copy of a datagram, reused
   spdlog::logger& log_;
 };
 

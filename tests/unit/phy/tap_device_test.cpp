@@ -18,6 +18,7 @@
 
 #include "support/private_netns.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -88,6 +89,9 @@ void sys(int rc, const std::string& what) {
 constexpr std::uint32_t kTapIp = 0x0a4d0001;   // 10.77.0.1, the kernel's side
 constexpr std::uint32_t kPeerIp = 0x0a4d0002;  // 10.77.0.2, the neighbour we play
 constexpr std::array<std::uint8_t, 6> kPeerMac{0x02, 0x00, 0x00, 0x00, 0x77, 0x02};
+// A second neighbour, whose ARP reply is built in the TAP's own tx slot (tx_slot()).
+constexpr std::uint32_t kPeer2Ip = 0x0a4d0003;  // 10.77.0.3
+constexpr std::array<std::uint8_t, 6> kPeer2Mac{0x02, 0x00, 0x00, 0x00, 0x77, 0x03};
 constexpr std::uint16_t kPeerPort = 9;
 
 sockaddr_in inet_addr_of(std::uint32_t ip, std::uint16_t port = 0) {
@@ -136,23 +140,29 @@ std::vector<std::byte> wait_for(TapDevice& tap, const std::function<bool(Bytes)>
   throw ChildFailure("no " + what + " arrived on " + tap.name());
 }
 
-bool is_arp_request_for_peer(Bytes f) {
-  return f.size() >= 42 && load_be16(f, 12) == 0x0806 && load_be16(f, 20) == 1 &&
-         load_be32(f, 28) == kTapIp && load_be32(f, 38) == kPeerIp;
+std::function<bool(Bytes)> is_arp_request_for(std::uint32_t ip) {
+  return [ip](Bytes f) {
+    return f.size() >= 42 && load_be16(f, 12) == 0x0806 && load_be16(f, 20) == 1 &&
+           load_be32(f, 28) == kTapIp && load_be32(f, 38) == ip;
+  };
 }
 
-bool is_udp_to_peer(Bytes f) {
-  return f.size() >= 42 && mac_at(f, 0, kPeerMac) && load_be16(f, 12) == 0x0800 &&
-         load_u8(f, 23) == 17 && load_be32(f, 30) == kPeerIp && load_be16(f, 36) == kPeerPort;
+std::function<bool(Bytes)> is_udp_to(std::uint32_t ip, const std::array<std::uint8_t, 6>& mac) {
+  return [ip, mac](Bytes f) {
+    return f.size() >= 42 && mac_at(f, 0, mac) && load_be16(f, 12) == 0x0800 &&
+           load_u8(f, 23) == 17 && load_be32(f, 30) == ip && load_be16(f, 36) == kPeerPort;
+  };
 }
 
-std::vector<std::byte> arp_reply(const std::array<std::uint8_t, 6>& tap_mac) {
-  std::vector<std::byte> f(60);
+// An ARP reply from ip/mac to the TAP, written into the first 60 octets of `f`.
+void write_arp_reply(MutBytes f, const std::array<std::uint8_t, 6>& tap_mac, std::uint32_t ip,
+                     const std::array<std::uint8_t, 6>& mac) {
+  std::fill(f.begin(), f.begin() + 60, std::byte{0});
   for (std::size_t i = 0; i < 6; ++i) {
     store_u8(f, i, tap_mac[i]);
-    store_u8(f, 6 + i, kPeerMac[i]);
-    store_u8(f, 22 + i, kPeerMac[i]);  // sender hardware address
-    store_u8(f, 32 + i, tap_mac[i]);   // target hardware address
+    store_u8(f, 6 + i, mac[i]);
+    store_u8(f, 22 + i, mac[i]);      // sender hardware address
+    store_u8(f, 32 + i, tap_mac[i]);  // target hardware address
   }
   store_be16(f, 12, 0x0806);
   store_be16(f, 14, 1);       // Ethernet
@@ -160,9 +170,22 @@ std::vector<std::byte> arp_reply(const std::array<std::uint8_t, 6>& tap_mac) {
   store_u8(f, 18, 6);
   store_u8(f, 19, 4);
   store_be16(f, 20, 2);  // reply
-  store_be32(f, 28, kPeerIp);
+  store_be32(f, 28, ip);
   store_be32(f, 38, kTapIp);
+}
+
+std::vector<std::byte> arp_reply(const std::array<std::uint8_t, 6>& tap_mac) {
+  std::vector<std::byte> f(60);
+  write_arp_reply(f, tap_mac, kPeerIp, kPeerMac);
   return f;
+}
+
+void send_udp(int sock, std::uint32_t ip) {
+  const sockaddr_in peer = inet_addr_of(ip, kPeerPort);
+  const char payload[] = "tapir";
+  sys(static_cast<int>(::sendto(sock, payload, sizeof payload, 0,
+                                reinterpret_cast<const sockaddr*>(&peer), sizeof peer)),
+      "sendto");
 }
 
 // The kernel emits an ARP request for the neighbour when a datagram is sent to it; our
@@ -179,18 +202,27 @@ void check_receive_and_transmit() {
   set_addr(sock, tap.name(), SIOCSIFNETMASK, 0xffffff00);
   const auto tap_mac = hw_addr(sock, tap.name());
 
-  const sockaddr_in peer = inet_addr_of(kPeerIp, kPeerPort);
-  const char payload[] = "tapir";
-  sys(static_cast<int>(::sendto(sock, payload, sizeof payload, 0,
-                                reinterpret_cast<const sockaddr*>(&peer), sizeof peer)),
-      "sendto");
-  (void)wait_for(tap, is_arp_request_for_peer, "ARP request for 10.77.0.2");
+  send_udp(sock, kPeerIp);
+  (void)wait_for(tap, is_arp_request_for(kPeerIp), "ARP request for 10.77.0.2");
 
   expect(tap.transmit(arp_reply(tap_mac), Instant{}) == Errno::Ok, "transmit ARP reply");
   tap.flush(Instant{});
   expect(tap.stats().tx_frames == 1, "the kernel accepted the ARP reply");
-  (void)wait_for(tap, is_udp_to_peer, "UDP datagram to our MAC after the ARP reply");
+  (void)wait_for(tap, is_udp_to(kPeerIp, kPeerMac), "UDP datagram to our MAC after the ARP reply");
   expect(tap.stats().rx_frames >= 2, "rx_frames counts the frames handed out");
+
+  // The zero-copy path: the reply is built in the device's tx slot and transmitted from
+  // there; the kernel resolving 10.77.0.3 to its MAC shows the frame arrived whole.
+  send_udp(sock, kPeer2Ip);
+  (void)wait_for(tap, is_arp_request_for(kPeer2Ip), "ARP request for 10.77.0.3");
+  MutBytes slot = tap.tx_slot(60);
+  expect(slot.size() >= 60, "tx_slot lends a buffer for a minimum-size frame");
+  expect(tap.tx_slot(1515).empty(), "tx_slot lends nothing longer than a frame at the MTU");
+  write_arp_reply(slot, tap_mac, kPeer2Ip, kPeer2Mac);
+  expect(tap.transmit(slot.first(60), Instant{}) == Errno::Ok, "transmit ARP reply in place");
+  tap.flush(Instant{});
+  expect(tap.stats().tx_frames == 2, "the kernel accepted the ARP reply built in place");
+  (void)wait_for(tap, is_udp_to(kPeer2Ip, kPeer2Mac), "UDP datagram to 10.77.0.3's MAC");
   expect(tap.stats().rx_errors == 0 && tap.stats().tx_errors == 0, "no device errors");
 
   // A second TUNSETIFF on the same single-queue TAP is refused while the first holds it.
