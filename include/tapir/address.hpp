@@ -47,6 +47,7 @@ struct Ipv4Addr {
   // Dotted quad only ("10.0.0.1"); nullopt on anything else.
   static std::optional<Ipv4Addr> parse(std::string_view s);
   std::string to_string() const;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend constexpr auto operator<=>(const Ipv4Addr&, const Ipv4Addr&) = default;
 };
 

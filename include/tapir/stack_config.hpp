@@ -35,7 +35,8 @@ struct Ipv4Config {
   // Linux uses 30 s (ipfrag_time), which tapir follows.
   Duration reassembly_timeout = std::chrono::seconds(30);
   std::size_t reassembly_max_datagrams = 64;
-  std::size_t reassembly_max_bytes = 4 * 1024 * 1024;  // all datagrams in reassembly together
+  std::size_t reassembly_max_bytes =
+      std::size_t{4} * 1024 * 1024;  // all datagrams in reassembly together
 };
 
 struct IcmpConfig {
@@ -75,9 +76,9 @@ constexpr std::optional<CongestionAlgorithm> congestion_from_name(std::string_vi
 struct TcpConfig {
   // Socket buffers (SO_SNDBUF / SO_RCVBUF defaults). The receive buffer bounds the
   // advertised window; the window scale offered in a SYN fits max_buffer (RFC 7323 §2.3).
-  std::size_t send_buffer = 256 * 1024;
-  std::size_t recv_buffer = 256 * 1024;
-  std::size_t max_buffer = 4 * 1024 * 1024;
+  std::size_t send_buffer = std::size_t{256} * 1024;
+  std::size_t recv_buffer = std::size_t{256} * 1024;
+  std::size_t max_buffer = std::size_t{4} * 1024 * 1024;
   bool window_scaling = true;  // RFC 7323 §2: offered in SYNs, used only if the peer agrees
   // RFC 7323 §3: the Timestamps option (RTT measurement, PAWS), offered in SYNs and used
   // only when the peer's SYN (or SYN,ACK) carries it too.

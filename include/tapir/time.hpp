@@ -31,6 +31,7 @@ class Instant {
     us_ += d.count();
     return *this;
   }
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend constexpr auto operator<=>(Instant, Instant) = default;
 
  private:

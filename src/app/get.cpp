@@ -66,7 +66,7 @@ void progress(std::uint64_t got, std::optional<std::uint64_t> total) {
 }  // namespace
 
 int cmd_get(int argc, char** argv) {
-  auto specs = stack_flag_specs();
+  const auto& specs = stack_flag_specs();
   Args args(specs, argc, argv, 2);
   if (args.has("--help")) {
     std::fputs(

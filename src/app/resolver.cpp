@@ -159,7 +159,7 @@ Result<std::vector<Ipv4Addr>, int> Resolver::query_dns(std::string_view name) {
       due = client->next_deadline();
     });
   }
-  const dns::Answer answer = client->answer();
+  dns::Answer answer = client->answer();
   const Errno cause = client->system_error();
   rt->with_stack([&](Stack&) { client.reset(); });
   if (!answer && answer.error() == EAI_SYSTEM) errno = static_cast<int>(cause);

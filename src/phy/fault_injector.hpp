@@ -27,7 +27,7 @@ struct FaultConfig {
   Duration reorder_hold = std::chrono::milliseconds(10);  // longest wait for a successor
   std::size_t max_frame_len = 0;                          // longer frames are dropped; 0 = no limit
   std::uint64_t rate_bytes_per_sec = 0;                   // token-bucket rate; 0 = no limit
-  std::size_t burst_bytes = 64 * 1024;  // bucket depth; a longer frame never passes
+  std::size_t burst_bytes = std::size_t{64} * 1024;  // bucket depth; a longer frame never passes
 };
 
 struct FaultInjectorConfig {

@@ -81,7 +81,7 @@ inline std::string record(const TempDir& dir, const std::string& name,
                           const std::vector<PeerFrame>& peer, Instant start, Instant end,
                           std::uint64_t seed = 1, const std::vector<std::string>& services = {},
                           const std::string& sidecar_extra = "") {
-  const auto pcap = dir.file(name + ".pcap");
+  auto pcap = dir.file(name + ".pcap");
   {
     ManualClock clock(start);
     phy::QueueDevice dev;

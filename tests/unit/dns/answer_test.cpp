@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::uint16_t kId = 0x5a17;
 
-DnsMessage response(std::string name = "host.test") {
+DnsMessage response(const std::string& name = "host.test") {
   DnsMessage m = wire::dns_query(kId, name);
   m.response = true;
   m.recursion_available = true;
