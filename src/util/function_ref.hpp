@@ -18,8 +18,9 @@ class FunctionRef<R(Args...)> {
   template <class F>
   requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef> &&
            std::is_invocable_r_v<R, F&, Args...>)
-      // NOLINTNEXTLINE(bugprone-forwarding-reference-overload): the requires clause above
-      // keeps copies on the copy constructor; clang-tidy 14 does not read requires clauses.
+      // The requires clause above keeps copies on the copy constructor; clang-tidy 14
+      // does not read requires clauses.
+      // NOLINTNEXTLINE(bugprone-forwarding-reference-overload)
       FunctionRef(F&& f)  // NOLINT(google-explicit-constructor)
       : obj_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
         call_([](void* o, Args... args) -> R {
