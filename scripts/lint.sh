@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Style gate: clang-format must have nothing to change in our sources.
+# Style gate: clang-format must have nothing to change in our sources, test names must be
+# ctest-safe, and clang-tidy (.clang-tidy) must have nothing to say.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -21,3 +22,13 @@ if [ -n "$bad_names" ]; then
   exit 1
 fi
 echo "lint: test names are ctest-safe"
+
+# clang-tidy (checks in .clang-tidy) over every translation unit the build compiles.
+cmake -S . -B build/tidy -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+if ! run-clang-tidy -p build/tidy -j "$(nproc)" -quiet -extra-arg=-Wno-unknown-warning-option \
+  "$PWD/(src|include|tests|bench|examples|fuzz)/" >build/tidy/tidy.log 2>&1; then
+  echo "lint: clang-tidy found problems:"
+  grep -E '(warning|error):' build/tidy/tidy.log | sort -u | head -40
+  exit 1
+fi
+echo "lint: clang-tidy clean ($(grep -c '"file"' build/tidy/compile_commands.json) translation units)"
