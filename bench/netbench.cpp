@@ -8,7 +8,8 @@
 //   netbench rr   HOST SECONDS [SIZE]    one TCP connection, SIZE-byte request/response to :7
 //   netbench crr  HOST SECONDS           connect, 64-byte request/response, close, repeat
 //   netbench udp-rr HOST SECONDS [SIZE]  UDP request/response to :7
-//   netbench hold HOST N                 open N echo connections, verify each, report, hold
+//   netbench hold HOST N [SRC,...]       open N echo connections (from the source addresses
+//                                        in turn), verify each, report, hold
 //   netbench tap-in  TAP SECONDS plain|vnet   the raw TAP limit into a stack (below)
 //   netbench tap-out TAP SECONDS plain|vnet   the raw TAP limit out of a stack
 //
@@ -24,7 +25,9 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -219,21 +222,82 @@ void udp_rr(const char* host, double seconds, std::size_t size) {
   if (lost) std::fprintf(stderr, "netbench: udp_rr: %zu requests lost\n", lost);
 }
 
-void hold(const char* host, int n) {
+// Opens connections [first, first + n) to the echo service, each from the next of `from`
+// (none: the kernel picks), and checks one echoed octet on each.
+std::vector<int> open_held(const char* host, int first, int n,
+                           const std::vector<sockaddr_in>& from) {
   std::vector<int> fds;
-  auto t0 = Clock::now();
-  for (int i = 0; i < n; ++i) {
-    fds.push_back(tcp_connect(host, 7));
+  fds.reserve(static_cast<std::size_t>(n));
+  for (int i = first; i < first + n; ++i) {
+    if (from.empty()) {
+      fds.push_back(tcp_connect(host, 7));
+    } else {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      int one = 1;
+      // The port is chosen at connect(2) for the whole 4-tuple, not at bind(2).
+      setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      const auto& src = from[static_cast<std::size_t>(i) % from.size()];
+      if (bind(fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) != 0) die("hold: bind");
+      auto a = addr_of(host, 7);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("hold: connect");
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      fds.push_back(fd);
+    }
     char b = static_cast<char>('a' + i % 26), r = 0;
     write_all(fds.back(), &b, 1);
     read_exact(fds.back(), &r, 1);
     if (r != b) die("hold: echo differs");
   }
+  return fds;
+}
+
+// Holds n verified connections until stdin closes. Connections beyond one source
+// address's ephemeral ports come from the comma-separated `sources` in turn; beyond this
+// process's descriptor limit (RLIMIT_NOFILE, which an unprivileged sandbox cannot raise)
+// they are split over child processes, each holding its share until stdin closes.
+void hold(const char* host, int n, const char* sources) {
+  std::vector<sockaddr_in> from;
+  for (std::string s = sources ? sources : ""; !s.empty();) {
+    auto comma = s.find(',');
+    from.push_back(addr_of(s.substr(0, comma).c_str(), 0));
+    s = comma == std::string::npos ? "" : s.substr(comma + 1);
+  }
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;  // the soft limit may rise to the hard one
+  setrlimit(RLIMIT_NOFILE, &lim);
+  const int per_process = static_cast<int>(std::min<rlim_t>(lim.rlim_max, 1 << 20)) - 64;
+  if (per_process <= 0) die("hold: no descriptors to spare (RLIMIT_NOFILE)");
+  auto t0 = Clock::now();
+  int ready[2];
+  if (pipe(ready) != 0) die("hold: pipe");
+  std::vector<pid_t> children;
+  for (int first = 0; first < n; first += per_process) {
+    const int count = std::min(per_process, n - first);
+    pid_t pid = fork();
+    if (pid < 0) die("hold: fork");
+    if (pid == 0) {
+      close(ready[0]);
+      auto fds = open_held(host, first, count, from);
+      char ok = 'k';
+      write_all(ready[1], &ok, 1);
+      char c;
+      (void)read(0, &c, 1);  // hold until stdin closes
+      for (int fd : fds) close(fd);
+      std::_Exit(0);
+    }
+    children.push_back(pid);
+  }
+  close(ready[1]);
+  std::size_t done = 0;
+  for (char c; done < children.size() && read(ready[0], &c, 1) == 1;) ++done;
+  if (done < children.size()) die("hold: a connecting process failed");
   report("hold", n, "connections");
-  std::fprintf(stderr, "netbench: %d connections open and verified in %.2f s\n", n, secs_since(t0));
+  std::fprintf(stderr, "netbench: %d connections open and verified in %.2f s (%zu processes)\n", n,
+               secs_since(t0), children.size());
   char c;
-  (void)read(0, &c, 1);  // hold until stdin closes
-  for (int fd : fds) close(fd);
+  (void)read(0, &c, 1);  // hold until stdin closes; the children see the same end of file
+  for (pid_t pid : children) waitpid(pid, nullptr, 0);
 }
 
 // ---- the raw TAP limit: how fast a TAP moves TCP-sized frames with no stack at all ----
@@ -575,9 +639,10 @@ double number(const char* s) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: netbench serve | stream-in|stream-out HOST BYTES | rr|crr|udp-rr HOST "
-                 "SECONDS [SIZE] | hold HOST N | tap-in|tap-out TAP SECONDS plain|vnet\n");
+    std::fprintf(
+        stderr,
+        "usage: netbench serve | stream-in|stream-out HOST BYTES | rr|crr|udp-rr HOST "
+        "SECONDS [SIZE] | hold HOST N [SRC,...] | tap-in|tap-out TAP SECONDS plain|vnet\n");
     return 2;
   }
   std::string cmd = argv[1];
@@ -595,7 +660,7 @@ int main(int argc, char** argv) {
   else if (cmd == "udp-rr")
     udp_rr(host, number(argv[3]), argc > 4 ? std::strtoul(argv[4], nullptr, 10) : 64);
   else if (cmd == "hold")
-    hold(host, static_cast<int>(number(argv[3])));
+    hold(host, static_cast<int>(number(argv[3])), argc > 4 ? argv[4] : nullptr);
   else if ((cmd == "tap-in" || cmd == "tap-out") && argc > 4) {
     std::string mode = argv[4];
     if (mode != "plain" && mode != "vnet") return 2;

@@ -24,6 +24,7 @@ const std::vector<FlagSpec>& stack_flag_specs() {
       {"--offload", "", "TAP checksum and TCP segmentation offload (falls back when refused)"},
       {"--seed", "N", "seed of every random choice: ISNs, ports, IP IDs (default 1)"},
       {"--congestion", "ALGO", "TCP congestion control: newreno or cubic (default newreno)"},
+      {"--max-sockets", "N", "size of the socket table: EMFILE beyond N (default 1024)"},
       {"--log-level", "LEVEL", "trace, debug, info, warn, error or off (default warn)"},
       {"--pcap", "FILE", "capture every frame in and out to FILE (pcap, for Wireshark/replay)"},
       {"--pcapng", "FILE", "capture to FILE as pcapng, each packet commented with its reason"},
@@ -113,6 +114,10 @@ StackSetup parse_stack_flags(const Args& args) {
       throw UsageError("--congestion: invalid value '" + *v + "': expected newreno or cubic");
     }
     s.config.tcp.congestion = *congestion_from_name(*v);
+  }
+  if (auto v = args.get("--max-sockets")) {
+    s.config.sockets.max_sockets =
+        static_cast<int>(parse_uint_flag("--max-sockets", *v, 1, 4000000));
   }
   if (auto v = args.get("--log-level")) {
     static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};

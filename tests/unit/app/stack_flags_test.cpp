@@ -85,3 +85,10 @@ TEST_CASE("congestion names: newreno, cubic, and Linux's reno", "[app][congestio
   CHECK_FALSE(congestion_from_name("Cubic"));
   CHECK_FALSE(congestion_from_name(""));
 }
+
+TEST_CASE("stack flags: --max-sockets sizes the socket table", "[app][sockets]") {
+  CHECK(parse({}).config.sockets.max_sockets == 1024);
+  CHECK(parse({"--max-sockets", "110000"}).config.sockets.max_sockets == 110000);
+  CHECK(usage_error({"--max-sockets", "0"}).find("--max-sockets") == 0);
+  CHECK(usage_error({"--max-sockets", "lots"}).find("--max-sockets") == 0);
+}
