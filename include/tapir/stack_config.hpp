@@ -83,6 +83,9 @@ struct TcpConfig {
   // RFC 7323 §3: the Timestamps option (RTT measurement, PAWS), offered in SYNs and used
   // only when the peer's SYN (or SYN,ACK) carries it too.
   bool timestamps = true;
+  // RFC 2018: selective acknowledgements and RFC 6675 loss recovery, on when both SYNs
+  // carry SACK-Permitted.
+  bool sack = true;
   // RFC 6298 (2.4) says 1 s; LINUX: 200 ms (TCP_RTO_MIN), which tapir follows by default.
   Duration min_rto = std::chrono::milliseconds(200);
   Duration initial_rto = std::chrono::seconds(1);  // RFC 6298 (2.1)

@@ -152,6 +152,11 @@
   X(listen_overflows, "handshakes held back: accept queue full")                         \
   X(rx_drop_no_timestamp, "dropped: no timestamp on a connection using them (RFC 7323)") \
   X(paws_rejected, "dropped: TSval below TS.Recent (PAWS, RFC 7323 §5.3; ACK sent)")     \
+  X(sack_blocks_sent, "SACK blocks sent (RFC 2018 §4)")                                  \
+  X(sack_blocks_received, "SACK blocks received")                                        \
+  X(sack_blocks_ignored, "SACK blocks ignored: empty, below SND.UNA or past SND.NXT")    \
+  X(sack_recoveries, "SACK-based loss recoveries entered (RFC 6675 §5)")                 \
+  X(sack_rescue_retransmits, "rescue retransmissions (RFC 6675 §4 NextSeg rule 4)")      \
   X(time_wait_reopens, "TIME-WAIT connections reopened by a new SYN (RFC 1122 4.2.2.13)")
 
 #define TAPIR_SOCKET_COUNTERS(X)                                \

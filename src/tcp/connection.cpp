@@ -120,6 +120,9 @@ void Connection::take_syn_options(const wire::TcpRepr& syn, Instant now) {
     ts_.recent_at = now;
     ts_.last_ack_sent = rcv_seq_.nxt;
   }
+  // RFC 2018 §2: SACK options may be sent once SACK-Permitted came in the peer's SYN and
+  // (send_syn) went out in ours.
+  neg_.sack = cfg_.sack && syn.sack_permitted;
   // RFC 9293 §3.7.1 (MUST-15): without an MSS option assume 536; never send more than the
   // peer's MSS nor more than our own MTU allows.
   neg_.peer_mss = syn.mss.value_or(536);
@@ -424,6 +427,14 @@ void Connection::on_retransmit_timeout(Instant now, Emit emit) {
   }
   // RFC 5681 §3.1: the loss window; NewReno leaves fast recovery (RFC 6582 §3.2 step 5).
   cc_->on_rto(Flight{data_off(snd_.una), data_off(snd_.max)});
+  if (neg_.sack) {
+    // RFC 6675 §5.1 / RFC 2018 §8: the receiver may have reneged, so "the TCP sender SHOULD
+    // expunge the SACK information", loss recovery ends, RecoveryPoint becomes HighData
+    // and no new recovery starts before HighACK reaches it. SACK blocks that arrive from
+    // now on still steer the go-back-N below (send_data_segment skips what they cover).
+    sack_.clear();
+    recovery_ = SackRecovery{.recovery_point = data_off(snd_.max)};
+  }
   // Go back N: everything after SND.UNA is sent again as the window allows.
   snd_.nxt = snd_.una;
   limited_transmit_ = 0;

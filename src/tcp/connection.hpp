@@ -3,7 +3,7 @@
 // Read first: RFC 9293 (§3.3 states, §3.4 sequence numbers, §3.8 data communication,
 // §3.10 event processing), RFC 1122 §4.2, RFC 6298 (RTO), RFC 5681 + RFC 6582
 // (congestion control), RFC 5961 (blind in-window attacks), RFC 7323 (window scale,
-// timestamps, PAWS).
+// timestamps, PAWS), RFC 2018 + RFC 6675 (SACK and SACK-based loss recovery).
 //
 // The connection never touches wire bytes: it receives parsed segments (wire::TcpRepr)
 // and hands segments to send to an Emit callback as a header plus a range of its send
@@ -25,6 +25,7 @@
 #include "tcp/newreno.hpp"
 #include "tcp/reassembler.hpp"
 #include "tcp/rtt.hpp"
+#include "tcp/sack_scoreboard.hpp"
 #include "tcp/send_buffer.hpp"
 #include "tcp/state.hpp"
 #include "tcp/tcb.hpp"
@@ -159,6 +160,9 @@ class Connection {
   // first segment (TcpLayer draws it from the ISN secret).
   void set_ts_offset(std::uint32_t offset) { ts_.offset = offset; }
   const TimestampVars& timestamps() const { return ts_; }
+  // The sender's SACK state (RFC 2018 §5, RFC 6675).
+  const SackScoreboard& sack_scoreboard() const { return sack_; }
+  const SackRecovery& sack_recovery() const { return recovery_; }
   // setsockopt: new options take effect at once (SO_KEEPALIVE starts or stops the timer,
   // TCP_CONGESTION switches the algorithm).
   void set_options(const ConnOptions& o, Instant now);
@@ -201,6 +205,9 @@ class Connection {
   void update_ts_recent(const wire::TcpRepr& seg, Instant now);
   void reply_to_unacceptable(const wire::TcpRepr& seg, Instant now, Emit emit);
   void on_duplicate_ack(Instant now);
+  std::uint64_t take_sack_blocks(const wire::TcpRepr& seg, SeqNum una_after);
+  void on_sack_ack(bool cumulative, std::uint64_t newly_sacked);
+  void enter_sack_recovery();
   void update_window(const wire::TcpRepr& seg);
   void take_syn_options(const wire::TcpRepr& syn, Instant now);
   void challenge_ack(Instant now, Emit emit);
@@ -215,6 +222,13 @@ class Connection {
   void send_ack(Instant now, Emit emit);
   void send_rst(SeqNum seq, Instant now, Emit emit);
   void retransmit_first(Instant now, Emit emit);
+  void retransmit_range(std::uint64_t begin, std::size_t len, Instant now, Emit emit);
+  void sack_recovery_send(Instant now, Emit emit);
+  bool new_data_allowed() const;
+  std::uint64_t send_window(std::uint64_t nxt) const;
+  void skip_sacked();
+  std::size_t sack_blocks_to_send() const;
+  void add_sack_blocks(wire::TcpRepr& h);
   void resend_syn_ack(Instant now, Emit emit);
   void send_probe(Instant now, Emit emit);
   void hold_for_window(Instant now);
@@ -257,7 +271,10 @@ class Connection {
   Reassembler rcv_;
   RttEstimator rtt_;
   RttSampler sampler_;
-  TimestampVars ts_;  // RFC 7323 §4.3, §5.4
+  TimestampVars ts_;                 // RFC 7323 §4.3, §5.4
+  SackScoreboard sack_;              // what the peer SACKed (RFC 2018 §5)
+  SackRecovery recovery_;            // RFC 6675 §5 loss recovery
+  bool sack_after_advance_ = false;  // the last data segment moved RCV.NXT (RFC 2018 §4)
   std::unique_ptr<CongestionControl> cc_;
   Timers timers_;
   ConnOptions opts_;
@@ -281,7 +298,7 @@ class Connection {
   std::uint32_t persist_backoff_ = 0;
   std::uint32_t probes_unanswered_ = 0;  // window probes with no ACK since (RFC 1122 §4.2.2.17)
   std::uint32_t keepalive_sent_ = 0;
-  std::uint64_t limited_transmit_ = 0;  // RFC 3042 allowance beyond cwnd, octets
+  std::uint64_t limited_transmit_ = 0;  // RFC 3042 allowance beyond cwnd, octets (no SACK)
   Instant last_rx_;
   std::optional<Instant> last_tx_;
   std::optional<Instant> last_oow_ack_;  // last ACK for an unacceptable bare ACK  // when data was

@@ -346,7 +346,11 @@ Connection::Next Connection::process_ack(const wire::TcpRepr& seg, Instant now, 
     return Next::Drop;
   }
   probes_unanswered_ = 0;  // the peer is alive (RFC 1122 §4.2.2.17)
-  if (snd_.una.before(ack)) {
+  const bool cumulative = snd_.una.before(ack);
+  // RFC 6675 §5: "Upon the receipt of any ACK containing SACK information, the scoreboard
+  // MUST be updated via the Update () routine" (sack.cpp).
+  const std::uint64_t newly_sacked = neg_.sack ? take_sack_blocks(seg, seq_max(snd_.una, ack)) : 0;
+  if (cumulative) {
     on_new_ack(seg, now);
   } else if (ack == snd_.una && probing_) {
     // The answer to a zero-window probe that was dropped: the probe octet is not in
@@ -364,8 +368,10 @@ Connection::Next Connection::process_ack(const wire::TcpRepr& seg, Instant now, 
                           .syn_or_fin = seg.flags.syn || seg.flags.fin,
                           .seg_wnd = static_cast<std::uint32_t>(seg.window) << neg_.snd_shift,
                           .snd_wnd = snd_.wnd});
-    if (dup) on_duplicate_ack(now);
+    // With SACK, RFC 6675 §2 defines duplicate ACKs instead (on_sack_ack).
+    if (dup && !neg_.sack) on_duplicate_ack(now);
   }
+  if (neg_.sack) on_sack_ack(cumulative, newly_sacked);
   // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated"; an older ACK
   // (still acceptable by RFC 5961) must not move it.
   if (snd_.una.before_eq(ack)) update_window(seg);
@@ -430,16 +436,26 @@ void Connection::on_new_ack(const wire::TcpRepr& seg, Instant now) {
   // The flight passed in starts at the new SND.UNA: NewReno tells a full ACK from a
   // partial one by comparing it with `recover`.
   auto resp = cc_->on_ack(acked, Flight{acked_to, data_off(snd_.max)}, now);
-  if (resp.action == LossAction::RetransmitFirstUnacked) {
+  if (resp.action == LossAction::RetransmitFirstUnacked && !neg_.sack) {
     // RFC 6582 §3.2 step 4: a partial ACK retransmits the first unacknowledged segment.
+    // With SACK the scoreboard says what to resend (RFC 6675 §5 (C), sack.cpp).
     retransmit_pending_ = true;
   }
   limited_transmit_ = 0;
+  sack_.advance(acked_to);
+  const bool sack_recovering = recovery_.active;
+  if (recovery_.active && acked_to >= recovery_.recovery_point) {
+    // RFC 6675 §5 (A): a cumulative ACK beyond RecoveryPoint ends loss recovery; the
+    // scoreboard above the new HighACK is kept.
+    recovery_.active = false;
+    recovery_.entry_pending = false;
+  }
   // RFC 6298 (5.2)/(5.3): stop the timer when all is acknowledged, else restart it
-  // (RFC 6582 §3.2 step 4: in fast recovery only the first partial ACK restarts it).
+  // (RFC 6582 §3.2 step 4: in NewReno fast recovery only the first partial ACK restarts
+  // it; RFC 6675 keeps RFC 6298's rule for every ACK of new data).
   if (snd_.una == snd_.max) {
     timers_.retransmit.disarm();
-  } else if (resp.restart_rto || !timers_.retransmit.armed()) {
+  } else if (resp.restart_rto || sack_recovering || !timers_.retransmit.armed()) {
     timers_.retransmit.arm(now + rtt_.rto());
   }
   if (sbuf_.empty()) sbuf_.release_if_empty();
@@ -529,6 +545,9 @@ void Connection::process_text(const wire::TcpRepr& in_seg, Instant now, Emit emi
   rcv_seq_.nxt =
       rcv_seq_.irs + SeqLen(1) + SeqLen(static_cast<std::uint32_t>(rcv_.next_expected()));
   if (shut_rd_ && r.delivered) rcv_.output().consume(r.delivered);
+  // RFC 2018 §4: the first SACK block names the triggering segment's block "unless that
+  // segment advanced the Acknowledgment Number field" (add_sack_blocks).
+  if (r.delivered > 0 || r.stored_out_of_order > 0) sack_after_advance_ = r.delivered > 0;
   const std::uint64_t fresh = end > next_before ? end - std::max(off, next_before) : 0;
   if (off > next_before) {
     // RFC 5681 §4.2 / RFC 9293 §3.8.6.3: an out-of-order segment is acknowledged at once;

@@ -2,7 +2,9 @@
 // sender SWS avoidance), FIN, ACKs (delayed or at once), zero-window probes, resets and
 // retransmissions. Read first: RFC 9293 §3.7.4 (Nagle), §3.8.6 (window management, SWS,
 // probes, delayed ACK), RFC 5681 §3 (cwnd), RFC 6298 §5 (the retransmission timer),
-// RFC 7323 §3-§4 (the Timestamps option on every segment once negotiated).
+// RFC 7323 §3-§4 (the Timestamps option on every segment once negotiated), RFC 2018 §4
+// (SACK blocks on ACKs) and RFC 6675 §5.1 (SACK information after a timeout). Sending
+// during SACK-based loss recovery is in sack.cpp.
 #include <algorithm>
 
 #include "tcp/connection.hpp"
@@ -69,13 +71,8 @@ wire::TcpRepr Connection::header(SeqNum seq, bool ack, Instant now) {
     // is TS.Recent, and zero when the ACK bit is off.
     h.timestamps = std::pair{ts_clock(now, ts_.offset), ack ? ts_.recent : 0u};
   }
+  if (ack) add_sack_blocks(h);
   return h;
-}
-
-std::size_t Connection::max_payload() const {
-  // RFC 6691 §2: the MSS counts data only, so the option octets of a segment come out of
-  // its payload; SMSS already leaves room for timestamps (take_syn_options).
-  return neg_.smss;
 }
 
 void Connection::on_ack_sent() {
@@ -106,9 +103,13 @@ void Connection::send_syn(bool with_ack, Instant now, Emit emit) {
   if (cfg_.window_scaling && (!with_ack || neg_.window_scaling)) h.window_scale = neg_.rcv_shift;
   if (!with_ack) {
     // RFC 7323 §3.2: "A TCP MAY send the TSopt in an initial <SYN> segment", TSecr zero as
-    // the ACK bit is off. A SYN,ACK carries it only when the peer's SYN did (header() adds
-    // it once negotiated; take_syn_options).
+    // the ACK bit is off; RFC 2018 §2: SACK-Permitted "MUST NOT be sent on non-SYN
+    // segments". A SYN,ACK carries each only when the peer's SYN did (header() adds the
+    // timestamps once negotiated; take_syn_options).
     if (cfg_.timestamps) h.timestamps = std::pair{ts_clock(now, ts_.offset), 0u};
+    h.sack_permitted = cfg_.sack;
+  } else {
+    h.sack_permitted = neg_.sack;
   }
   if (retransmits_ == 0) sampler_.on_send(0, now);
   emit(OutSegment{h, 0, 0});
@@ -184,15 +185,15 @@ bool Connection::send_data_segment(Instant now, Emit emit) {
                       TcpState::LastAck | TcpState::Closing)) {
     return false;
   }
+  skip_sacked();
   if (fin_queued_ && fin_seq().before(snd_.nxt)) return false;  // everything, FIN too, is out
   const std::uint64_t end = fin_queued_ ? fin_offset_ : sbuf_.end();
   const std::uint64_t nxt = data_off(snd_.nxt);
-  const std::uint64_t avail = end - nxt;
-  // RFC 5681 §3.1: send no more than min(cwnd, rwnd) beyond SND.UNA (plus the RFC 3042
-  // limited-transmit allowance).
-  std::uint64_t wnd = std::min<std::uint64_t>(snd_.wnd, cc_->cwnd() + limited_transmit_);
-  std::uint64_t in_flight = (snd_.nxt - snd_.una).value;
-  std::uint64_t usable = wnd > in_flight ? wnd - in_flight : 0;
+  // Sending again what a timeout rewound (go-back-N) stops where SACKed data begins.
+  const bool resend = snd_.nxt.before(snd_.max);
+  const SackRange* sacked = resend ? sack_.next_range(nxt) : nullptr;
+  const std::uint64_t avail = (sacked ? std::min(end, sacked->begin) : end) - nxt;
+  const std::uint64_t usable = send_window(nxt);
   const std::size_t cap = max_payload();
   std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>({avail, usable, cap}));
   bool fin = fin_queued_ && nxt + len == fin_offset_;
@@ -204,9 +205,10 @@ bool Connection::send_data_segment(Instant now, Emit emit) {
       return false;
     }
   } else if (len > 0 && len < cap && !opts_.nodelay && snd_.nxt != snd_.una && !fin_queued_ &&
-             !override_sws_) {
+             !override_sws_ && !resend) {
     // RFC 9293 §3.7.4 / RFC 1122 §4.2.3.4 (Nagle): while data is unacknowledged, hold a
-    // small segment back until an ACK arrives or a full segment can be sent.
+    // small segment of new data back until an ACK arrives or a full segment can be sent
+    // (LINUX: a retransmission is not held).
     return false;
   }
   if (len == 0 && !fin) return false;
@@ -216,6 +218,31 @@ bool Connection::send_data_segment(Instant now, Emit emit) {
   }
   emit_data(nxt, len, fin, end, now, emit);
   return len > 0 && !fin;
+}
+
+std::uint64_t Connection::send_window(std::uint64_t nxt) const {
+  const std::uint64_t in_flight = (snd_.nxt - snd_.una).value;
+  const std::uint64_t rwnd = snd_.wnd > in_flight ? snd_.wnd - in_flight : 0;
+  // RFC 6675 §5 (C): in SACK recovery cwnd is held against pipe by sack_recovery_send();
+  // only the receiver's window limits the new data NextSeg () rule (2) sends.
+  if (recovery_.active) return rwnd;
+  // RFC 5681 §3.1: send no more than min(cwnd, rwnd) beyond SND.UNA, plus the RFC 3042
+  // limited-transmit allowance. With SACK, octets the receiver reported are out of the
+  // network (RFC 6675 §5 (3) limited transmit by pipe; §5.1 after a timeout).
+  const std::uint64_t sacked = neg_.sack ? sack_.sacked_between(data_off(snd_.una), nxt) : 0;
+  const std::uint64_t flight = in_flight - std::min(in_flight, sacked);
+  const std::uint64_t cwnd = cc_->cwnd() + limited_transmit_;
+  return std::min(rwnd, cwnd > flight ? cwnd - flight : 0);
+}
+
+void Connection::skip_sacked() {
+  // RFC 6675 §5.1: after a timeout "a TCP sender SHOULD use this SACK information when
+  // determining what data should be sent": the go-back-N resend hops over what the
+  // receiver reported holding since.
+  if (!neg_.sack || !snd_.nxt.before(snd_.max)) return;
+  const std::uint64_t nxt = data_off(snd_.nxt);
+  const std::uint64_t to = sack_.sacked_run_end(nxt);
+  if (to > nxt) snd_.nxt = seq_min(seq_of(to), snd_.max);
 }
 
 void Connection::emit_data(std::uint64_t nxt, std::size_t len, bool fin, std::uint64_t end,
@@ -310,7 +337,9 @@ void Connection::dispatch(Instant now, Emit emit) {
     retransmit_pending_ = false;
     retransmit_first(now, emit);
   }
-  if (!probing_) {
+  if (recovery_.active) {
+    sack_recovery_send(now, emit);  // RFC 6675 §5 (C)
+  } else if (!probing_) {
     while (send_data_segment(now, emit)) {
     }
   }

@@ -45,6 +45,7 @@ struct Negotiated {
   std::uint8_t snd_shift = 0;   // Snd.Wind.Shift: applied to windows the peer advertises
   std::uint8_t rcv_shift = 0;   // Rcv.Wind.Shift: applied to windows we advertise
   bool timestamps = false;      // RFC 7323 §3.2: both SYNs carried the Timestamps option
+  bool sack = false;            // RFC 2018 §2: both SYNs carried SACK-Permitted
 };
 
 }  // namespace tapir::tcp

@@ -6,8 +6,12 @@
   tcp_peer.py rst HOST PORT              connect to echo, then abort with RST (SO_LINGER 0)
   tcp_peer.py halfclose HOST PORT        send, shut down writing, still read every echo
   tcp_peer.py refused HOST PORT          a closed port must refuse (RST -> ECONNREFUSED)
+  tcp_peer.py options HOST PORT          connect, print what the kernel negotiated (TCP_INFO)
+  tcp_peer.py options-server HOST PORT   accept one connection, print what was negotiated,
+                                         then read to EOF and print the length and SHA-256
 Exit status 0 when the check holds; a one-line reason on stderr otherwise.
 """
+import hashlib
 import socket
 import struct
 import sys
@@ -99,6 +103,42 @@ def refused(host, port):
     sys.exit(f"refused: port {port} accepted a connection")
 
 
+def negotiated(s):
+    # struct tcp_info (linux/tcp.h): u8 state, ca_state, retransmits, probes, backoff,
+    # options, snd_wscale:4|rcv_wscale:4, ...; then u32 rto, ato, snd_mss, rcv_mss.
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    options = info[5]
+    snd_mss = struct.unpack_from("I", info, 16)[0]
+    names = [n for bit, n in ((1, "ts"), (2, "sack"), (4, "wscale")) if options & bit]
+    return " ".join(names) + f" mss:{snd_mss}"
+
+
+def options(host, port):
+    s = socket.create_connection((host, port), timeout=5)
+    print(f"options: {negotiated(s)}")
+    s.close()
+
+
+def options_server(host, port):
+    l = socket.socket()
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind((host, port))
+    l.listen(1)
+    print("listening", flush=True)
+    s, _ = l.accept()
+    print(f"options: {negotiated(s)}", flush=True)
+    h = hashlib.sha256()
+    n = 0
+    while True:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            break
+        h.update(chunk)
+        n += len(chunk)
+    print(f"received {n} {h.hexdigest()}", flush=True)
+    s.close()
+
+
 if __name__ == "__main__":
     cmd, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if cmd == "chargen":
@@ -111,5 +151,9 @@ if __name__ == "__main__":
         halfclose(host, port)
     elif cmd == "refused":
         refused(host, port)
+    elif cmd == "options":
+        options(host, port)
+    elif cmd == "options-server":
+        options_server(host, port)
     else:
         sys.exit(f"unknown check {cmd}")

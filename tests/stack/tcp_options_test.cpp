@@ -9,15 +9,16 @@ using namespace tapir;
 using namespace tapir::test;
 using tapir::tcp::TcpState;
 
-// ---- Negotiation (RFC 7323 §3.2) ----
+// ---- Negotiation (RFC 7323 §3.2, RFC 2018 §2) ----
 
-TEST_CASE("options: a SYN offering timestamps gets them back, TSecr echoing its TSval",
-          "[tcp][rfc7323-3.2]") {
+TEST_CASE("options: a SYN offering timestamps and SACK gets both back, TSecr echoing its TSval",
+          "[tcp][rfc7323-3.2][rfc2018-2]") {
   TcpHarness h;
   std::uint32_t our = 0;
-  int fd = established_ts(h, &our);
+  int fd = established_ts(h, true, &our);
   auto& c = h.conn(fd);
   CHECK(c.negotiated().timestamps);
+  CHECK(c.negotiated().sack);
   // RFC 6691 §2: the peer's MSS of 1460 counts data only; 12 octets go to the option.
   CHECK(c.negotiated().smss == 1448);
   REQUIRE(h.write(fd, std::string(2 * 1448, 'x')));
@@ -26,7 +27,8 @@ TEST_CASE("options: a SYN offering timestamps gets them back, TSecr echoing its 
                          .seq = h.iss + 1,
                          .payload_len = 1448,
                          .has_ts = true,
-                         .tsecr = kPeerTsval + 1});
+                         .tsecr = kPeerTsval + 1,
+                         .sack_permitted = false});
   h.expect({.flags = {.psh = true, .ack = true}, .payload_len = 1448, .tsecr = kPeerTsval + 1});
   // The timestamp clock ticks in milliseconds from the SYN,ACK's value.
   CHECK(first.tcp.timestamps->first == our);
@@ -34,12 +36,14 @@ TEST_CASE("options: a SYN offering timestamps gets them back, TSecr echoing its 
   h.finish();
 }
 
-TEST_CASE("options: a SYN without timestamps gets none back", "[tcp][rfc7323-3.2]") {
+TEST_CASE("options: a SYN without timestamps or SACK-Permitted gets neither back",
+          "[tcp][rfc7323-3.2][rfc2018-2]") {
   TcpHarness h;
   int fd = h.established_passive();
   h.expect_nothing();
   auto& c = h.conn(fd);
   CHECK_FALSE(c.negotiated().timestamps);
+  CHECK_FALSE(c.negotiated().sack);
   CHECK(c.negotiated().smss == 1460);
   REQUIRE(h.write(fd, "abc"));
   h.expect({.flags = {.psh = true, .ack = true}, .payload = "abc", .has_ts = false});
@@ -50,44 +54,71 @@ TEST_CASE("options: a SYN without timestamps gets none back", "[tcp][rfc7323-3.2
   h.finish();
 }
 
-TEST_CASE("options: an active open offers timestamps and uses them if the SYN,ACK has them",
-          "[tcp][rfc7323-3.2]") {
-  SECTION("the peer takes them") {
+TEST_CASE("options: the SYN,ACK of a passive open answers only what the SYN offered",
+          "[tcp][rfc7323-3.2][rfc2018-2]") {
+  SECTION("timestamps only") {
+    TcpHarness h;
+    h.listen();
+    h.send(seg({.flags = {.syn = true}, .seq = kPeerIss, .mss = kPeerMss, .ts = Ts{5, 0}}));
+    h.expect({.flags = {.syn = true, .ack = true}, .has_ts = true, .sack_permitted = false});
+    h.finish();
+  }
+  SECTION("SACK-Permitted only") {
+    TcpHarness h;
+    h.listen();
+    h.send(seg({.flags = {.syn = true}, .seq = kPeerIss, .mss = kPeerMss, .sack_permitted = true}));
+    h.expect({.flags = {.syn = true, .ack = true}, .has_ts = false, .sack_permitted = true});
+    h.finish();
+  }
+}
+
+TEST_CASE("options: an active open offers timestamps and SACK, and uses what the SYN,ACK takes",
+          "[tcp][rfc7323-3.2][rfc2018-2]") {
+  SECTION("the peer takes both") {
     TcpHarness h;
     int fd = h.connect(kStackPort);
     // RFC 7323 §3.2: TSecr is zero in a SYN (no ACK bit).
-    auto syn = h.expect({.flags = {.syn = true}, .has_ts = true, .tsecr = 0});
+    auto syn =
+        h.expect({.flags = {.syn = true}, .has_ts = true, .tsecr = 0, .sack_permitted = true});
     h.iss = syn.tcp.seq;
     h.send(seg({.flags = {.syn = true, .ack = true},
                 .seq = kPeerIss,
                 .ack = h.iss + 1,
                 .mss = kPeerMss,
-                .ts = Ts{kPeerTsval, syn.tcp.timestamps->first}}));
+                .ts = Ts{kPeerTsval, syn.tcp.timestamps->first},
+                .sack_permitted = true}));
     h.expect({.flags = {.ack = true}, .ack = kPeerIss + 1, .has_ts = true, .tsecr = kPeerTsval});
     CHECK(h.conn(fd).negotiated().timestamps);
+    CHECK(h.conn(fd).negotiated().sack);
     h.finish();
   }
-  SECTION("the peer does not") {
+  SECTION("the peer takes neither") {
     TcpHarness h;
     int fd = h.established_active();
     CHECK_FALSE(h.conn(fd).negotiated().timestamps);
+    CHECK_FALSE(h.conn(fd).negotiated().sack);
     REQUIRE(h.write(fd, "x"));
     h.expect({.flags = {.psh = true, .ack = true}, .has_ts = false});
     h.finish();
   }
 }
 
-TEST_CASE("options: with timestamps off in TcpConfig, they are neither offered nor accepted",
-          "[tcp][rfc7323-3.2]") {
+TEST_CASE("options: with timestamps and SACK off in TcpConfig, neither is offered nor accepted",
+          "[tcp][rfc7323-3.2][rfc2018-2]") {
   auto cfg = TcpHarness::default_config();
   cfg.tcp.timestamps = false;
+  cfg.tcp.sack = false;
   TcpHarness h(cfg);
   h.connect(kStackPort);
-  h.expect({.flags = {.syn = true}, .has_ts = false});
+  h.expect({.flags = {.syn = true}, .has_ts = false, .sack_permitted = false});
   h.listen(81);
-  h.send(seg(
-      {.flags = {.syn = true}, .seq = kPeerIss, .mss = kPeerMss, .dst_port = 81, .ts = Ts{5, 0}}));
-  h.expect({.flags = {.syn = true, .ack = true}, .has_ts = false});
+  h.send(seg({.flags = {.syn = true},
+              .seq = kPeerIss,
+              .mss = kPeerMss,
+              .dst_port = 81,
+              .ts = Ts{5, 0},
+              .sack_permitted = true}));
+  h.expect({.flags = {.syn = true, .ack = true}, .has_ts = false, .sack_permitted = false});
   h.finish();
 }
 
@@ -96,7 +127,7 @@ TEST_CASE("options: with timestamps off in TcpConfig, they are neither offered n
 TEST_CASE("timestamps: TS.Recent follows Last.ACK.sent: delayed, out-of-order and hole-filling",
           "[tcp][rfc7323-4.3][rfc7323-4.2]") {
   TcpHarness h;
-  int fd = established_ts(h);
+  int fd = established_ts(h, false);
   // (A) A delayed ACK for two segments echoes the earlier segment's TSval: the second
   // starts after Last.ACK.sent.
   h.send(data_ts(h, 0, "aa", kT));
@@ -118,7 +149,7 @@ TEST_CASE("timestamps: TS.Recent follows Last.ACK.sent: delayed, out-of-order an
 TEST_CASE("timestamps: PAWS drops a segment older than TS.Recent and acknowledges it",
           "[tcp][rfc7323-5.3]") {
   TcpHarness h;
-  int fd = established_ts(h);
+  int fd = established_ts(h, false);
   h.send(data_ts(h, 0, "new", kT));
   h.advance(40ms);
   h.expect({.flags = {.ack = true}, .ack = kPeerIss + 4, .tsecr = kT});
@@ -137,7 +168,7 @@ TEST_CASE("timestamps: PAWS drops a segment older than TS.Recent and acknowledge
 
 TEST_CASE("timestamps: TSval comparisons wrap modulo 2^32", "[tcp][rfc7323-5.2]") {
   TcpHarness h;
-  int fd = established_ts(h);
+  int fd = established_ts(h, false);
   // Each TSval is less than 2^31 after the one before, so each is newer, across the wrap.
   h.send(data_ts(h, 0, "a", 0x7ffffff0u));
   h.advance(40ms);
@@ -155,7 +186,7 @@ TEST_CASE("timestamps: TSval comparisons wrap modulo 2^32", "[tcp][rfc7323-5.2]"
 
 TEST_CASE("timestamps: a RST is not subject to PAWS", "[tcp][rfc7323-5.3]") {
   TcpHarness h;
-  int fd = established_ts(h);
+  int fd = established_ts(h, false);
   h.send(data_ts(h, 0, "x", kT));
   h.advance(40ms);
   h.next();
@@ -168,7 +199,7 @@ TEST_CASE("timestamps: a RST is not subject to PAWS", "[tcp][rfc7323-5.3]") {
 TEST_CASE("timestamps: after 24 days idle TS.Recent is invalid and an older TSval is taken",
           "[tcp][rfc7323-5.5]") {
   TcpHarness h;
-  int fd = established_ts(h);
+  int fd = established_ts(h, false);
   h.send(data_ts(h, 0, "a", 1000000));
   h.advance(40ms);
   h.expect({.flags = {.ack = true}, .tsecr = 1000000});
@@ -188,7 +219,7 @@ TEST_CASE("timestamps: after 24 days idle TS.Recent is invalid and an older TSva
 TEST_CASE("timestamps: a segment without TSopt on a connection using them is dropped silently",
           "[tcp][rfc7323-3.2]") {
   TcpHarness h;
-  int fd = established_ts(h);
+  int fd = established_ts(h, false);
   h.send(seg({.flags = {.psh = true, .ack = true}, .seq = kPeerIss + 1, .payload = "bare"}));
   h.expect_nothing();
   CHECK(h.tcp_stats().rx_drop_no_timestamp == 1);
@@ -202,7 +233,7 @@ TEST_CASE("timestamps: a segment without TSopt on a connection using them is dro
 TEST_CASE("timestamps: the TSecr of a retransmission's ACK gives the RTT sample Karn forbids",
           "[tcp][rfc7323-4.1][rfc6298-3]") {
   TcpHarness h;
-  int fd = established_ts(h);
+  int fd = established_ts(h, false);
   auto& c = h.conn(fd);
   REQUIRE(c.srtt() == 0ms);  // the handshake: 0 ms
   REQUIRE(h.write(fd, "a"));
@@ -225,7 +256,7 @@ TEST_CASE("timestamps: the TSecr of a retransmission's ACK gives the RTT sample 
 
 TEST_CASE("timestamps: a TSecr from the future gives no sample", "[tcp][rfc7323-4.1]") {
   TcpHarness h;
-  int fd = established_ts(h);
+  int fd = established_ts(h, false);
   auto& c = h.conn(fd);
   REQUIRE(h.write(fd, "a"));
   auto sent = h.expect({.flags = {.psh = true, .ack = true}, .payload = "a"});
@@ -242,7 +273,7 @@ TEST_CASE("timestamps: a TSecr from the future gives no sample", "[tcp][rfc7323-
 
 TEST_CASE("timestamps: resets carry TSopt with TSecr zero", "[tcp][rfc7323-3.2]") {
   TcpHarness h;
-  int fd = established_ts(h);
+  int fd = established_ts(h, false);
   linger l{1, 0};
   REQUIRE(h.sockets().setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) == Errno::Ok);
   REQUIRE(h.close(fd) == Errno::Ok);

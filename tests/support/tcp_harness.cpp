@@ -342,23 +342,23 @@ std::vector<std::string> TcpHarness::mismatches(const SegMatch& m, const Seen& s
   }
   if (m.no_options && (s.tcp.mss || s.tcp.window_scale)) bad.push_back("options present");
   if (m.has_ts && s.tcp.timestamps.has_value() != *m.has_ts) {
-    bad.push_back(*m.has_ts ? "no Timestamps option" : "a Timestamps option");
+    bad.emplace_back(*m.has_ts ? "no Timestamps option" : "a Timestamps option");
   }
   if (m.tsecr) {
     if (!s.tcp.timestamps) {
-      bad.push_back("no Timestamps option, want TSecr " + std::to_string(*m.tsecr));
+      bad.emplace_back("no Timestamps option, want TSecr " + std::to_string(*m.tsecr));
     } else {
       num(s.tcp.timestamps->second, *m.tsecr, "TSecr");
     }
   }
   if (m.sack_permitted && s.tcp.sack_permitted != *m.sack_permitted) {
-    bad.push_back(*m.sack_permitted ? "no SACK-Permitted" : "SACK-Permitted present");
+    bad.emplace_back(*m.sack_permitted ? "no SACK-Permitted" : "SACK-Permitted present");
   }
   if (m.sack) {
     std::vector<wire::SackBlock> got(
         s.tcp.sack.begin(),
         s.tcp.sack.begin() + std::min<std::size_t>(s.tcp.sack_count, s.tcp.sack.size()));
-    if (got != *m.sack) bad.push_back("SACK blocks differ");
+    if (got != *m.sack) bad.emplace_back("SACK blocks differ");
   }
   if (m.at && s.at != *m.at) bad.push_back("sent at " + ms(s.at) + ", want " + ms(*m.at));
   return bad;
