@@ -41,6 +41,16 @@ class TransportHandler {
   ~TransportHandler() = default;
 };
 
+// A datagram the device segments (TCP segmentation offload, docs/offload.md): it leaves as
+// `segments` datagrams, each with a copy of the first `header_len` octets of the payload
+// (the transport header) and the next `segment_size` octets of what follows.
+struct TsoParams {
+  std::uint16_t segment_size = 0;
+  std::uint16_t header_len = 0;
+  std::uint16_t csum_offset = 0;  // the transport checksum field, from the transport header
+  std::size_t segments = 0;
+};
+
 // How to send one datagram. The payload is written by the caller's fill callback.
 struct SendParams {
   Ipv4Addr dst;
@@ -50,6 +60,8 @@ struct SendParams {
   std::uint8_t tos = 0;
   bool dont_frag = false;
   Bytes options;  // a multiple of 4 octets (e.g. IGMP's Router Alert)
+  // Set: a superframe for the device to segment, above the MTU (Ipv4Layer::send).
+  std::optional<TsoParams> tso;
 };
 
 }  // namespace tapir::ip

@@ -164,6 +164,7 @@ Errno Ipv4Layer::send(const SendParams& p, std::size_t payload_len, FillPayload 
     ++stats_.ipv4.tx_drop_no_route;
     return Errno::NetUnreach;
   }
+  if (p.tso) return send_tso(hdr, *hop, *p.tso, fill, now);
   hdr.ident = next_ident_++;
   if (hdr.total_len() > mtu()) {
     if (p.dont_frag) {
@@ -220,6 +221,31 @@ Errno Ipv4Layer::send_fragmented(const Ipv4Repr& whole, Ipv4Addr hop, FillPayloa
     offset += len;
   }
   return Errno::Ok;
+}
+
+Errno Ipv4Layer::send_tso(Ipv4Repr& hdr, Ipv4Addr hop, const TsoParams& tso, FillPayload fill,
+                          Instant now) {
+  if (hdr.total_len() > max_tso_datagram()) return Errno::OpNotSupp;
+  // The device cuts the superframe into datagrams that fit the MTU, so it is never
+  // fragmented: DF as on every TCP segment, and the MTU check does not apply to it.
+  hdr.dont_frag = true;
+  // LINUX (inet_gso_segment): the segments carry IDs ident, ident+1, ... (no fixed-ID flag
+  // comes with a TAP's GSO frames), so the counter moves past all of them (RFC 6864 §4.2).
+  hdr.ident = next_ident_;
+  auto buf = link_.tso_buffer(hdr.total_len());
+  hdr.emit(buf);
+  fill(buf.subspan(hdr.header_len()), hdr);
+  const auto ip_hlen = static_cast<std::uint16_t>(hdr.header_len());
+  const phy::GsoInfo gso{.type = phy::GsoType::TcpV4,
+                         .segment_size = tso.segment_size,
+                         .header_len = static_cast<std::uint16_t>(ip_hlen + tso.header_len),
+                         .csum_start = ip_hlen,
+                         .csum_offset = tso.csum_offset};
+  Errno err = link_.send_ipv4_tso(hop, hdr.total_len(), gso, now);
+  if (err == Errno::OpNotSupp) return err;
+  next_ident_ = static_cast<std::uint16_t>(next_ident_ + tso.segments);
+  ++stats_.ipv4.tx_packets;
+  return err;
 }
 
 void Ipv4Layer::join_group(Ipv4Addr group, Instant now) {

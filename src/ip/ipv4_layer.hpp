@@ -31,7 +31,11 @@ class Ipv4Layer final : public link::Ipv4Receiver {
   // Sends one datagram of `payload_len` octets written by `fill` (which also receives the
   // final header, for pseudo-header checksums). Fragments above the MTU (RFC 791 §3.2).
   // Errors: MsgSize (above 65535, or above the MTU with dont_frag), NetUnreach (no route).
+  // With p.tso, a superframe up to max_tso_datagram() for the device to segment; OpNotSupp
+  // (nothing sent) when it cannot go that way now, so the caller sends plain datagrams.
   Errno send(const SendParams& p, std::size_t payload_len, FillPayload fill, Instant now);
+  // The largest superframe send() takes with p.tso, 0 when the device cannot segment.
+  std::size_t max_tso_datagram() const { return link_.max_tso_datagram(); }
 
   // The neighbour to hand a datagram for `dst` to: dst itself when on-link (or broadcast
   // / multicast), else the default gateway; nullopt when there is no route.
@@ -60,6 +64,8 @@ class Ipv4Layer final : public link::Ipv4Receiver {
   void deliver(const Datagram& d, Instant now);
   Errno send_fragmented(const wire::Ipv4Repr& hdr, Ipv4Addr next_hop, FillPayload fill,
                         Instant now);
+  Errno send_tso(wire::Ipv4Repr& hdr, Ipv4Addr next_hop, const TsoParams& tso, FillPayload fill,
+                 Instant now);
 
   link::EthernetLayer& link_;
   StackConfig cfg_;

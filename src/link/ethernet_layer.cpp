@@ -20,6 +20,11 @@ EthernetLayer::EthernetLayer(phy::Device& dev, MacAddr mac, Ipv4Cidr addr, std::
       addr_(addr),
       mtu_(mtu),
       max_rx_frame_(std::max(wire::EthernetView::kHeaderLen + mtu, dev.caps().max_rx_frame)),
+      // RFC 791: whatever the device takes, a datagram ends at 65535 octets.
+      max_tso_datagram_(
+          dev.caps().tso_max > wire::EthernetView::kHeaderLen + mtu
+              ? std::min<std::size_t>(dev.caps().tso_max - wire::EthernetView::kHeaderLen, 65535)
+              : 0),
       stats_(stats),
       cache_(arp, stats.arp),
       frame_(wire::EthernetView::kHeaderLen + mtu),
@@ -211,6 +216,44 @@ Errno EthernetLayer::send_ipv4(Ipv4Addr next_hop, std::size_t len, Instant now) 
     return err;
   }
   return send_frame(dst, EtherType::Ipv4, len, now);
+}
+
+MutBytes EthernetLayer::tso_buffer(std::size_t len) {
+  TAPIR_ASSERT(len <= max_tso_datagram_, "superframe larger than the device takes");
+  if (tso_frame_.size() < wire::EthernetView::kHeaderLen + len) {
+    tso_frame_.resize(wire::EthernetView::kHeaderLen + max_tso_datagram_);
+  }
+  return MutBytes(tso_frame_).subspan(wire::EthernetView::kHeaderLen, len);
+}
+
+Errno EthernetLayer::send_ipv4_tso(Ipv4Addr next_hop, std::size_t len, phy::GsoInfo gso,
+                                   Instant now) {
+  // A superframe cannot wait in the neighbour cache, whose datagrams go out as plain frames
+  // later: only a unicast neighbour with a known MAC takes one.
+  if (next_hop.is_broadcast() || next_hop.is_multicast() ||
+      addr_.directed_broadcast() == next_hop) {
+    return Errno::OpNotSupp;
+  }
+  std::optional<ArpRequestToSend> refresh;
+  auto mac = cache_.lookup(next_hop, now, &refresh);
+  if (!mac) return Errno::OpNotSupp;
+  constexpr auto kEth = static_cast<std::uint16_t>(wire::EthernetView::kHeaderLen);
+  auto f = EthFrameMut::unchecked(MutBytes(tso_frame_));
+  wire::EthernetRepr{*mac, mac_, EtherType::Ipv4}.emit(f);
+  gso.header_len = static_cast<std::uint16_t>(gso.header_len + kEth);
+  gso.csum_start = static_cast<std::uint16_t>(gso.csum_start + kEth);
+  const std::size_t frame_len = kEth + len;
+  Errno err = dev_.transmit_gso(Bytes(tso_frame_).first(frame_len), gso, now);
+  if (refresh) request(*refresh, now);
+  if (err == Errno::OpNotSupp) return err;
+  if (err != Errno::Ok) {
+    ++stats_.eth.tx_drop_device;
+    SPDLOG_LOGGER_DEBUG(&log_, "device refused superframe: {}", to_string(err));
+    return err;
+  }
+  ++stats_.eth.tx_frames;
+  stats_.eth.tx_bytes += frame_len;
+  return Errno::Ok;
 }
 
 void EthernetLayer::send_pending(MacAddr dst, std::deque<std::vector<std::byte>> datagrams,

@@ -54,6 +54,15 @@ class EthernetLayer {
   // a unicast neighbour, the limited or directed broadcast, or a multicast group.
   MutBytes tx_buffer(std::size_t len);
   Errno send_ipv4(Ipv4Addr next_hop, std::size_t len, Instant now);
+  // Superframes (TCP segmentation offload, docs/offload.md): the largest IPv4 datagram the
+  // device segments (0: it cannot), the datagram area of the superframe buffer, and
+  // send_ipv4_tso, which hands it to the device with `gso` (offsets from the IPv4 header)
+  // to cut into segments. It answers OpNotSupp and sends nothing when the superframe cannot
+  // go now (no resolved unicast neighbour, or the device refuses it); the caller then sends
+  // plain datagrams, which can wait for ARP.
+  std::size_t max_tso_datagram() const { return max_tso_datagram_; }
+  MutBytes tso_buffer(std::size_t len);
+  Errno send_ipv4_tso(Ipv4Addr next_hop, std::size_t len, phy::GsoInfo gso, Instant now);
 
   // Multicast groups whose MAC the interface accepts (RFC 1112 §6.4).
   void join_multicast(Ipv4Addr group);
@@ -79,6 +88,9 @@ class EthernetLayer {
   Ipv4Cidr addr_;
   std::size_t mtu_;
   std::size_t max_rx_frame_;  // the longest frame accepted: MTU-sized, or a superframe
+  // The largest superframe datagram, from the device's tso_max; 0 without TSO.
+  std::size_t max_tso_datagram_;
+  std::vector<std::byte> tso_frame_;  // the superframe being built (grown on first use)
   Stats& stats_;
   NeighborCache cache_;
   Ipv4Receiver* up_ = nullptr;

@@ -62,6 +62,9 @@ struct OutSegment {
   wire::TcpRepr hdr;
   std::uint64_t payload_offset = 0;
   std::size_t payload_len = 0;
+  // Non-zero for a superframe (docs/offload.md): the device cuts the payload into segments
+  // of gso_mss octets, each with a copy of the header (TCP segmentation offload).
+  std::uint16_t gso_mss = 0;
 };
 using Emit = FunctionRef<void(const OutSegment&)>;
 
@@ -187,6 +190,9 @@ class Connection {
   std::uint64_t port_owner = 0;
   ChallengeLimiter* limiter = nullptr;
   const TransitionHook* on_transition = nullptr;
+  // The largest IPv4 datagram the device segments for us (TSO), 0 when it cannot: set by
+  // the owner before the first segment; data then leaves in superframes where it can.
+  void set_tso_limit(std::size_t max_datagram) { tso_max_datagram_ = max_datagram; }
 
  private:
   // ---- input.cpp: RFC 9293 §3.10.7 ----
@@ -249,6 +255,7 @@ class Connection {
   SeqNum fin_seq() const { return seq_of(fin_offset_); }
   void arm_retransmit(Instant now);
   void on_ack_sent();
+  std::size_t superframe_len(std::uint64_t nxt, std::size_t len, std::uint64_t end) const;
 
   // ---- connection.cpp ----
   void set_state(TcpState next);
@@ -263,6 +270,7 @@ class Connection {
   TcpStats& stats_;
   FourTuple id_;
   std::size_t mtu_;
+  std::size_t tso_max_datagram_ = 0;  // set_tso_limit(); 0: one segment per OutSegment
   TcpState state_ = TcpState::Closed;
   SendSequenceSpace snd_;
   ReceiveSequenceSpace rcv_seq_;

@@ -11,6 +11,12 @@
 
 namespace tapir::tcp {
 
+namespace {
+// What a superframe's payload leaves of the device's largest datagram: room for the longest
+// IPv4 and TCP headers (60 octets each, RFC 791 §3.1, RFC 9293 §3.1).
+constexpr std::size_t kTsoHeaderRoom = 60 + 60;
+}  // namespace
+
 std::uint64_t Connection::data_off(SeqNum s) const {
   // Data octet k has sequence number ISS+1+k; the SYN (ISS) maps to 0, and a FIN
   // acknowledged maps to the end of the data.
@@ -216,6 +222,10 @@ bool Connection::send_data_segment(Instant now, Emit emit) {
     // RFC 5681 §4.1: after an idle period longer than the RTO, restart from cwnd <= IW.
     cc_->on_idle_restart();
   }
+  if (const std::size_t big = superframe_len(nxt, len, end); big > len) {
+    len = big;
+    fin = fin_queued_ && nxt + len == fin_offset_;
+  }
   emit_data(nxt, len, fin, end, now, emit);
   return len > 0 && !fin;
 }
@@ -251,6 +261,7 @@ void Connection::emit_data(std::uint64_t nxt, std::size_t len, bool fin, std::ui
   OutSegment s{header(snd_.nxt, true, now), nxt, len};
   s.hdr.flags.fin = fin;
   s.hdr.flags.psh = len > 0 && nxt + len == end;
+  if (len > neg_.smss) s.gso_mss = neg_.smss;  // a superframe: superframe_len()
   emit(s);
   if (retransmission) {
     ++stats_.retransmitted_segments;
@@ -264,6 +275,32 @@ void Connection::emit_data(std::uint64_t nxt, std::size_t len, bool fin, std::ui
   on_ack_sent();
   if (!probing_) timers_.persist.disarm();  // data in flight: the RTO timer takes over
   arm_retransmit(now);
+}
+
+std::size_t Connection::superframe_len(std::uint64_t nxt, std::size_t len,
+                                       std::uint64_t end) const {
+  // docs/offload.md (TCP segmentation offload): where the send loop would now send several
+  // full segments of new data back to back, one OutSegment carries them all and the device
+  // cuts it into SMSS-sized segments. Everything else (retransmissions, probes, a short
+  // segment alone) stays one segment per OutSegment, so RTT timing and loss recovery see
+  // what they always saw: a lost part of a superframe comes back as one SMSS segment.
+  const std::size_t mss = neg_.smss;
+  if (tso_max_datagram_ <= kTsoHeaderRoom || len != mss || snd_.nxt != snd_.max) return len;
+  // RFC 5681 §3.1: within min(cwnd, rwnd) beyond SND.UNA (plus RFC 3042's allowance), with
+  // cwnd read again after a possible idle restart; RFC 791: within one IPv4 datagram (the
+  // room leaves space for the longest IPv4 and TCP headers).
+  const std::uint64_t wnd = std::min<std::uint64_t>(snd_.wnd, cc_->cwnd() + limited_transmit_);
+  const std::uint64_t in_flight = (snd_.nxt - snd_.una).value;
+  const std::uint64_t usable = wnd > in_flight ? wnd - in_flight : 0;
+  const std::uint64_t avail = end - nxt;
+  const std::uint64_t total =
+      std::min<std::uint64_t>({avail, usable, tso_max_datagram_ - kTsoHeaderRoom});
+  std::uint64_t out = total / mss * mss;
+  // RFC 9293 §3.7.4 (Nagle): the short segment that ends the data rides along only where it
+  // would leave right after the full ones anyway: with TCP_NODELAY, or once FIN is queued
+  // (the sender SWS rule, §3.8.6.2.1, lets a segment that empties the buffer go).
+  if (total == avail && out < total && (opts_.nodelay || fin_queued_)) out = total;
+  return out > mss ? static_cast<std::size_t>(out) : len;
 }
 
 void Connection::send_probe(Instant now, Emit emit) {

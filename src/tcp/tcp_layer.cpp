@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "util/checksum.hpp"
 #include "util/log.hpp"
 
 namespace tapir::tcp {
@@ -14,6 +15,10 @@ TcpLayer::TcpLayer(ip::Ipv4Layer& ip, const TcpConfig& cfg, TcpStats& stats, Rng
 }
 
 void TcpLayer::send(const FourTuple& id, const OutSegment& s, const Connection* c, Instant now) {
+  if (s.gso_mss != 0) {
+    send_superframe(id, s, c, now);
+    return;
+  }
   wire::TcpRepr h = s.hdr;
   std::size_t hlen = h.header_len();
   // LINUX: TCP sets DF (RFC 1191 path MTU discovery); the MSS keeps segments in the MTU.
@@ -31,6 +36,59 @@ void TcpLayer::send(const FourTuple& id, const OutSegment& s, const Connection* 
       },
       now);
   if (err == Errno::Ok) ++stats_.tx_segments;
+}
+
+void TcpLayer::send_superframe(const FourTuple& id, const OutSegment& s, const Connection* c,
+                               Instant now) {
+  TAPIR_ASSERT(c && s.payload_len > s.gso_mss, "a superframe carries a connection's data");
+  const wire::TcpRepr& h = s.hdr;
+  const std::size_t hlen = h.header_len();
+  const std::size_t segments = (s.payload_len + s.gso_mss - 1) / s.gso_mss;
+  ip::SendParams p{.dst = id.remote_addr,
+                   .proto = wire::IpProto::Tcp,
+                   .src = id.local_addr,
+                   .dont_frag = true,
+                   .tso = ip::TsoParams{.segment_size = s.gso_mss,
+                                        .header_len = static_cast<std::uint16_t>(hlen),
+                                        .csum_offset = wire::tcp_field::kChecksum.off,
+                                        .segments = segments}};
+  Errno err = ip_.send(
+      p, hlen + s.payload_len,
+      [&](MutBytes out, const wire::Ipv4Repr& ip) {
+        c->copy_payload(s.payload_offset, out.subspan(hlen, s.payload_len));
+        h.emit(out.first(hlen), ip.src, ip.dst);  // the header alone: its checksum is replaced
+        // Device contract (include/tapir/device.hpp; LINUX __tcp_v4_send_check for a
+        // CHECKSUM_PARTIAL skb): the field holds the folded pseudo-header sum over the whole
+        // superframe's TCP length; the device completes it for each segment.
+        Checksum pseudo;
+        pseudo.add_pseudo_header(ip.src, ip.dst, static_cast<std::uint8_t>(wire::IpProto::Tcp),
+                                 static_cast<std::uint16_t>(out.size()));
+        store_be16(out, wire::tcp_field::kChecksum.off,
+                   static_cast<std::uint16_t>(~pseudo.finish()));
+      },
+      now);
+  if (err == Errno::Ok) {
+    stats_.tx_segments += segments;
+    ++stats_.tso_superframes;
+    stats_.tso_segments += segments;
+  }
+  if (err != Errno::OpNotSupp) return;
+  // The device cannot take it now (no ARP entry yet, offload gone): the same segments one
+  // by one, as the device would have cut them (LINUX tcp_gso_segment: FIN and PSH only on
+  // the last, CWR only on the first).
+  ++stats_.tso_fallbacks;
+  for (std::size_t off = 0; off < s.payload_len; off += s.gso_mss) {
+    OutSegment one = s;
+    one.gso_mss = 0;
+    one.payload_offset = s.payload_offset + off;
+    one.payload_len = std::min<std::size_t>(s.gso_mss, s.payload_len - off);
+    one.hdr.seq = h.seq + static_cast<std::uint32_t>(off);
+    const bool last = off + one.payload_len == s.payload_len;
+    one.hdr.flags.fin = h.flags.fin && last;
+    one.hdr.flags.psh = h.flags.psh && last;
+    one.hdr.flags.cwr = h.flags.cwr && off == 0;
+    send(id, one, c, now);
+  }
 }
 
 void TcpLayer::on_datagram(const ip::Datagram& d, Instant now) {
@@ -148,6 +206,7 @@ Listener* TcpLayer::find_listener(Ipv4Addr addr, std::uint16_t port) {
 std::shared_ptr<Connection> TcpLayer::make_connection(const FourTuple& id, std::size_t sndbuf,
                                                       std::size_t rcvbuf) {
   auto c = std::make_shared<Connection>(cfg_, stats_, id, ip_.mtu(), sndbuf, rcvbuf);
+  c->set_tso_limit(ip_.max_tso_datagram());
   c->limiter = &limiter_;
   c->on_transition = &hook_;
   // RFC 7323 §5.4: the timestamp clock offset comes from the same secret as the ISN.

@@ -88,6 +88,7 @@ class TcpLayer final : public ip::TransportHandler {
                                               std::size_t rcvbuf);
   void reply_reset(const FourTuple& id, const wire::TcpRepr& seg, Instant now);
   void send(const FourTuple& id, const OutSegment& s, const Connection* c, Instant now);
+  void send_superframe(const FourTuple& id, const OutSegment& s, const Connection* c, Instant now);
   void after(Connection& c, Instant now);
   Listener* find_listener(Ipv4Addr addr, std::uint16_t port);
   // The connection table: insert (replacing any connection on the same 4-tuple), find,
