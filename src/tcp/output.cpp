@@ -261,7 +261,9 @@ void Connection::emit_data(std::uint64_t nxt, std::size_t len, bool fin, std::ui
   OutSegment s{header(snd_.nxt, true, now), nxt, len};
   s.hdr.flags.fin = fin;
   s.hdr.flags.psh = len > 0 && nxt + len == end;
-  if (len > neg_.smss) s.gso_mss = neg_.smss;  // a superframe: superframe_len()
+  // A superframe (superframe_len()): every segment the device cuts carries this header, its
+  // options included, and max_payload() octets.
+  if (len > max_payload()) s.gso_mss = static_cast<std::uint16_t>(max_payload());
   emit(s);
   if (retransmission) {
     ++stats_.retransmitted_segments;
@@ -281,10 +283,11 @@ std::size_t Connection::superframe_len(std::uint64_t nxt, std::size_t len,
                                        std::uint64_t end) const {
   // docs/offload.md (TCP segmentation offload): where the send loop would now send several
   // full segments of new data back to back, one OutSegment carries them all and the device
-  // cuts it into SMSS-sized segments. Everything else (retransmissions, probes, a short
-  // segment alone) stays one segment per OutSegment, so RTT timing and loss recovery see
-  // what they always saw: a lost part of a superframe comes back as one SMSS segment.
-  const std::size_t mss = neg_.smss;
+  // cuts it into max_payload()-sized segments (SMSS less the options each segment carries,
+  // RFC 6691 §2). Everything else (retransmissions, probes, a short segment alone) stays
+  // one segment per OutSegment, so RTT timing and loss recovery see what they always saw:
+  // a lost part of a superframe comes back as one segment.
+  const std::size_t mss = max_payload();
   if (tso_max_datagram_ <= kTsoHeaderRoom || len != mss || snd_.nxt != snd_.max) return len;
   // RFC 5681 §3.1: within min(cwnd, rwnd) beyond SND.UNA (plus RFC 3042's allowance), with
   // cwnd read again after a possible idle restart; RFC 791: within one IPv4 datagram (the

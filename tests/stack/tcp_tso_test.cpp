@@ -23,7 +23,7 @@ using namespace tapir::test;
 namespace {
 
 constexpr std::size_t kTsoMax = 14 + 65535;
-constexpr std::size_t kMss = 1460;  // MemoryWire's MTU 1500 on both ends
+constexpr std::size_t kMtu = 1500;  // MemoryWire's, on both ends
 constexpr std::size_t kEth = 14;
 constexpr std::size_t kTcpAt = kEth + 20;  // no IP options on TCP datagrams
 
@@ -53,11 +53,12 @@ struct TsoPair {
   int a_fd = -1;
   int b_fd = -1;
 
-  explicit TsoPair(std::size_t tso_max = kTsoMax, bool tracer = false)
+  explicit TsoPair(std::size_t tso_max = kTsoMax, bool tracer = false, bool timestamps = true)
       : dev(wire.end_a(), tso_max),
         decorator(tracer ? std::make_unique<phy::Tracer>(dev) : nullptr),
-        a(decorator ? *decorator : static_cast<phy::Device&>(dev), config_for(kMacA, kIpA)),
-        b(wire.end_b(), config_for(kMacB, kIpB)),
+        a(decorator ? *decorator : static_cast<phy::Device&>(dev),
+          with_timestamps(config_for(kMacA, kIpA), timestamps)),
+        b(wire.end_b(), with_timestamps(config_for(kMacB, kIpB), timestamps)),
         sim(clock, {&a, &b},
             [this] { return wire.end_a().pending() + wire.end_b().pending() > 0; }) {
     dev.record(true);
@@ -69,6 +70,20 @@ struct TsoPair {
     REQUIRE(sim.run_until([&] { return (a.sockets().readiness(a_fd) & POLLOUT) != 0; },
                           std::chrono::seconds(5)));
     b_fd = *b.sockets().accept(listener, nullptr);
+  }
+
+  static StackConfig with_timestamps(StackConfig c, bool on) {
+    c.tcp.timestamps = on;
+    return c;
+  }
+
+  // A's payload per full segment: SMSS, which already leaves room for the timestamps option
+  // (RFC 6691 §2); A sends no SACK blocks, as it receives no data.
+  std::size_t mss() {
+    std::size_t m = 0;
+    a.impl().tcp.for_each_connection([&](const tcp::Connection& c) { m = c.negotiated().smss; });
+    REQUIRE(m > 0);
+    return m;
   }
 
   void nodelay() {
@@ -139,6 +154,10 @@ wire::TcpFlags superframe_flags(const Frame& f) {
   return wire::TcpFlags::from_bits(load_u8(f, kTcpAt + wire::tcp_field::kFlags.off));
 }
 
+std::size_t tcp_header_len(const Frame& f) {
+  return std::size_t{load_u8(f, kTcpAt + wire::tcp_field::kOffset.off)} >> 4 << 2;
+}
+
 std::size_t superframe_payload(const SegmentingDevice::Superframe& s) {
   return s.frame.size() - s.gso.header_len;
 }
@@ -148,6 +167,7 @@ std::size_t superframe_payload(const SegmentingDevice::Superframe& s) {
 TEST_CASE("tso: bulk data leaves in superframes the device cuts into valid SMSS segments",
           "[stack][tcp][tso]") {
   TsoPair t;
+  const std::size_t mss = t.mss();
   const auto data = pattern(1000000);
   REQUIRE(exact(t.transfer(data, false), data));
   const auto& sa = t.a.stats();
@@ -160,18 +180,21 @@ TEST_CASE("tso: bulk data leaves in superframes the device cuts into valid SMSS 
 
   std::uint64_t segments = 0;
   for (const auto& s : t.dev.superframes()) {
-    // The GsoInfo of a TCP/IPv4 superframe without options: 14 + 20 + 20 header octets,
-    // the checksum at 16 from the TCP header, SMSS-sized pieces.
+    // The GsoInfo of a TCP/IPv4 superframe: the Ethernet, IPv4 and TCP headers (timestamps
+    // included) copied into every segment, the checksum at 16 from the TCP header, pieces
+    // of SMSS octets that fill the MTU exactly.
     CHECK(s.gso.type == phy::GsoType::TcpV4);
-    CHECK(s.gso.segment_size == kMss);
-    CHECK(s.gso.header_len == kTcpAt + 20);
+    CHECK(s.gso.segment_size == mss);
+    CHECK(s.gso.header_len == kTcpAt + tcp_header_len(s.frame));
+    CHECK(tcp_header_len(s.frame) == 20 + 12);
+    CHECK(20 + tcp_header_len(s.frame) + s.gso.segment_size == kMtu);
     CHECK(s.gso.csum_start == kTcpAt);
     CHECK(s.gso.csum_offset == wire::tcp_field::kChecksum.off);
     // More than one SMSS, whole segments only (no TCP_NODELAY, no FIN: Nagle holds a tail),
     // inside one IPv4 datagram that is never fragmented.
     const std::size_t payload = superframe_payload(s);
-    CHECK(payload > kMss);
-    CHECK(payload % kMss == 0);
+    CHECK(payload > mss);
+    CHECK(payload % mss == 0);
     auto ip = wire::Ipv4View::checked(Bytes(s.frame).subspan(kEth));
     REQUIRE(ip);
     CHECK(ip->verify_checksum());
@@ -195,7 +218,7 @@ TEST_CASE("tso: bulk data leaves in superframes the device cuts into valid SMSS 
   std::size_t from_superframes = 0;
   std::size_t payload_bytes = 0;
   for (const auto& sent : t.dev.sent()) {
-    CHECK(sent.frame.size() <= kEth + 1500);
+    CHECK(sent.frame.size() <= kEth + kMtu);
     if (decode(sent.frame).arp) continue;
     const Segment seg = parse_segment(sent.frame);
     if (next_id) CHECK(seg.ip.ident == *next_id);
@@ -206,7 +229,7 @@ TEST_CASE("tso: bulk data leaves in superframes the device cuts into valid SMSS 
     next_seq = seg.tcp.seq + static_cast<std::uint32_t>(seg.tcp.payload.size());
     if (!sent.from_superframe) continue;
     ++from_superframes;
-    CHECK(seg.tcp.payload.size() == kMss);
+    CHECK(seg.tcp.payload.size() == mss);
     if (seg.tcp.flags.psh) CHECK(sent.last_segment);
     CHECK(!seg.tcp.flags.fin);
   }
@@ -227,7 +250,7 @@ TEST_CASE("tso: a device without TSO gets one segment per transmit", "[stack][tc
   CHECK(t.dev.superframe_count() == 0);
   for (const auto& sent : t.dev.sent()) {
     CHECK(!sent.from_superframe);
-    CHECK(sent.frame.size() <= kEth + 1500);
+    CHECK(sent.frame.size() <= kEth + kMtu);
   }
 }
 
@@ -243,6 +266,7 @@ TEST_CASE("tso: a recording decorator hides TSO, so the stack sends plain segmen
 TEST_CASE("tso: a device that refuses superframes gets the same segments one by one",
           "[stack][tcp][tso]") {
   TsoPair t;
+  const std::size_t mss = t.mss();
   t.dev.refuse_superframes(true);
   const auto data = pattern(300000);
   REQUIRE(exact(t.transfer(data, true), data));
@@ -252,10 +276,10 @@ TEST_CASE("tso: a device that refuses superframes gets the same segments one by 
   std::size_t fins = 0;
   for (const auto& sent : t.dev.sent()) {
     CHECK(!sent.from_superframe);
-    CHECK(sent.frame.size() <= kEth + 1500);
+    CHECK(sent.frame.size() <= kEth + kMtu);
     if (decode(sent.frame).arp) continue;
     const Segment seg = parse_segment(sent.frame);
-    CHECK(seg.tcp.payload.size() <= kMss);
+    CHECK(seg.tcp.payload.size() <= mss);
     fins += seg.tcp.flags.fin;
   }
   CHECK(fins == 1);
@@ -264,16 +288,17 @@ TEST_CASE("tso: a device that refuses superframes gets the same segments one by 
 TEST_CASE("tso: FIN and PSH travel on the last segment of the superframe only",
           "[stack][tcp][tso]") {
   TsoPair t;
+  const std::size_t mss = t.mss();
   // 68 full segments and a 720-octet tail: once FIN is queued the tail joins the
   // superframe that ends the stream, and FIN with it.
-  const auto data = pattern(68 * kMss + 720);
+  const auto data = pattern(68 * mss + 720);
   REQUIRE(exact(t.transfer(data, true), data));
   const auto& supers = t.dev.superframes();
   REQUIRE(!supers.empty());
   const auto& last = supers.back();
   CHECK(superframe_flags(last.frame).fin);
   CHECK(superframe_flags(last.frame).psh);
-  CHECK(superframe_payload(last) % kMss == 720);
+  CHECK(superframe_payload(last) % mss == 720);
   for (std::size_t i = 0; i + 1 < supers.size(); ++i) CHECK(!superframe_flags(supers[i].frame).fin);
 
   // After the device cut it: FIN and PSH on its last segment, none before.
@@ -286,7 +311,7 @@ TEST_CASE("tso: FIN and PSH travel on the last segment of the superframe only",
     const bool is_last = i + 1 == cut.size();
     CHECK(cut[i].tcp.flags.fin == is_last);
     CHECK(cut[i].tcp.flags.psh == is_last);
-    CHECK(cut[i].tcp.payload.size() == (is_last ? 720 : kMss));
+    CHECK(cut[i].tcp.payload.size() == (is_last ? 720 : mss));
   }
   CHECK(t.a.stats().tcp.tso_fallbacks == 0);
 }
@@ -294,7 +319,7 @@ TEST_CASE("tso: FIN and PSH travel on the last segment of the superframe only",
 TEST_CASE("tso: with TCP_NODELAY the short tail rides in the superframe", "[stack][tcp][tso]") {
   TsoPair t;
   t.nodelay();
-  const auto data = pattern(2 * kMss + 100);
+  const auto data = pattern(2 * t.mss() + 100);
   REQUIRE(exact(t.transfer(data, false), data));
   // The initial window (RFC 5681 §3.1: 3 * 1460 = 4380 octets) holds all 3020 octets.
   REQUIRE(t.dev.superframes().size() == 1);
@@ -308,6 +333,7 @@ TEST_CASE("tso: with TCP_NODELAY the short tail rides in the superframe", "[stac
 TEST_CASE("tso: a lost middle segment of a superframe is retransmitted alone",
           "[stack][tcp][tso]") {
   TsoPair t;
+  const std::size_t mss = t.mss();
   // The first superframe (the initial window, 3 segments) loses its middle segment.
   t.dev.drop(
       [](std::size_t superframe, std::size_t segment) { return superframe == 0 && segment == 1; });
@@ -317,11 +343,11 @@ TEST_CASE("tso: a lost middle segment of a superframe is retransmitted alone",
   const auto& first = t.dev.superframes().front();
   REQUIRE(first.segments == 3);
   const std::uint32_t lost_seq =
-      load_be32(first.frame, kTcpAt + wire::tcp_field::kSeq.off) + static_cast<std::uint32_t>(kMss);
+      load_be32(first.frame, kTcpAt + wire::tcp_field::kSeq.off) + static_cast<std::uint32_t>(mss);
 
   const auto& sa = t.a.stats().tcp;
   CHECK(sa.retransmitted_segments == 1);
-  CHECK(sa.retransmitted_bytes == kMss);
+  CHECK(sa.retransmitted_bytes == mss);
   CHECK(sa.fast_retransmits == 1);
   CHECK(sa.rto_expired == 0);
   // The one frame carrying the lost octets again is a plain SMSS segment, and no superframe
@@ -333,12 +359,32 @@ TEST_CASE("tso: a lost middle segment of a superframe is retransmitted alone",
     if (seg.tcp.seq != lost_seq || seg.tcp.payload.empty()) continue;
     ++carriers;
     CHECK(!sent.from_superframe);
-    CHECK(seg.tcp.payload.size() == kMss);
+    CHECK(seg.tcp.payload.size() == mss);
   }
   CHECK(carriers == 1);
   for (std::size_t i = 1; i < t.dev.superframes().size(); ++i) {
     const auto& s = t.dev.superframes()[i];
     const std::uint32_t seq = load_be32(s.frame, kTcpAt + wire::tcp_field::kSeq.off);
     CHECK(lost_seq - seq >= superframe_payload(s));  // modulo 2^32: not inside it
+  }
+}
+
+TEST_CASE("tso: without timestamps the segments carry SMSS octets under a 20-octet header",
+          "[stack][tcp][tso]") {
+  TsoPair t(kTsoMax, false, false);
+  const std::size_t mss = t.mss();
+  CHECK(mss == kMtu - 40);
+  const auto data = pattern(200000);
+  REQUIRE(exact(t.transfer(data, false), data));
+  REQUIRE(!t.dev.superframes().empty());
+  for (const auto& s : t.dev.superframes()) {
+    CHECK(s.gso.segment_size == mss);
+    CHECK(s.gso.header_len == kTcpAt + 20);
+  }
+  for (const auto& sent : t.dev.sent()) {
+    if (!sent.from_superframe) continue;
+    const Segment seg = parse_segment(sent.frame);
+    CHECK(!seg.tcp.timestamps);
+    CHECK(seg.tcp.payload.size() == mss);
   }
 }
