@@ -288,16 +288,17 @@ std::size_t Connection::superframe_len(std::uint64_t nxt, std::size_t len,
   // one segment per OutSegment, so RTT timing and loss recovery see what they always saw:
   // a lost part of a superframe comes back as one segment.
   const std::size_t mss = max_payload();
-  if (tso_max_datagram_ <= kTsoHeaderRoom || len != mss || snd_.nxt != snd_.max) return len;
-  // RFC 5681 §3.1: within min(cwnd, rwnd) beyond SND.UNA (plus RFC 3042's allowance), with
-  // cwnd read again after a possible idle restart; RFC 791: within one IPv4 datagram (the
-  // room leaves space for the longest IPv4 and TCP headers).
-  const std::uint64_t wnd = std::min<std::uint64_t>(snd_.wnd, cc_->cwnd() + limited_transmit_);
-  const std::uint64_t in_flight = (snd_.nxt - snd_.una).value;
-  const std::uint64_t usable = wnd > in_flight ? wnd - in_flight : 0;
+  // RFC 6675 §5 (C): in SACK recovery every segment is metered against pipe one by one.
+  if (tso_max_datagram_ <= kTsoHeaderRoom || len != mss || snd_.nxt != snd_.max ||
+      recovery_.active) {
+    return len;
+  }
+  // send_window(): within min(cwnd, rwnd) of what is in flight (RFC 5681 §3.1), cwnd read
+  // again after a possible idle restart; RFC 791: within one IPv4 datagram (the room
+  // leaves space for the longest IPv4 and TCP headers).
   const std::uint64_t avail = end - nxt;
   const std::uint64_t total =
-      std::min<std::uint64_t>({avail, usable, tso_max_datagram_ - kTsoHeaderRoom});
+      std::min<std::uint64_t>({avail, send_window(nxt), tso_max_datagram_ - kTsoHeaderRoom});
   std::uint64_t out = total / mss * mss;
   // RFC 9293 §3.7.4 (Nagle): the short segment that ends the data rides along only where it
   // would leave right after the full ones anyway: with TCP_NODELAY, or once FIN is queued

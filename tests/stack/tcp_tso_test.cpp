@@ -39,8 +39,14 @@ std::vector<std::byte> pattern(std::size_t n) {
   return v;
 }
 
+struct PairOptions {
+  std::size_t tso_max = kTsoMax;  // what the segmenting device reports
+  bool tracer = false;            // a Tracer between stack A and the device
+  bool timestamps = true;         // TcpConfig::timestamps on both stacks
+  bool sack = true;               // TcpConfig::sack on both stacks
+};
+
 // Stack A (10.0.0.1) behind the segmenting device, connected to a listener on B (10.0.0.2).
-// `wrap` puts a decorator between the stack and the segmenting device.
 struct TsoPair {
   ManualClock clock;
   phy::MemoryWire wire;
@@ -53,12 +59,12 @@ struct TsoPair {
   int a_fd = -1;
   int b_fd = -1;
 
-  explicit TsoPair(std::size_t tso_max = kTsoMax, bool tracer = false, bool timestamps = true)
-      : dev(wire.end_a(), tso_max),
-        decorator(tracer ? std::make_unique<phy::Tracer>(dev) : nullptr),
+  explicit TsoPair(PairOptions o = {})
+      : dev(wire.end_a(), o.tso_max),
+        decorator(o.tracer ? std::make_unique<phy::Tracer>(dev) : nullptr),
         a(decorator ? *decorator : static_cast<phy::Device&>(dev),
-          with_timestamps(config_for(kMacA, kIpA), timestamps)),
-        b(wire.end_b(), with_timestamps(config_for(kMacB, kIpB), timestamps)),
+          with(config_for(kMacA, kIpA), o)),
+        b(wire.end_b(), with(config_for(kMacB, kIpB), o)),
         sim(clock, {&a, &b},
             [this] { return wire.end_a().pending() + wire.end_b().pending() > 0; }) {
     dev.record(true);
@@ -72,8 +78,9 @@ struct TsoPair {
     b_fd = *b.sockets().accept(listener, nullptr);
   }
 
-  static StackConfig with_timestamps(StackConfig c, bool on) {
-    c.tcp.timestamps = on;
+  static StackConfig with(StackConfig c, const PairOptions& o) {
+    c.tcp.timestamps = o.timestamps;
+    c.tcp.sack = o.sack;
     return c;
   }
 
@@ -242,7 +249,7 @@ TEST_CASE("tso: bulk data leaves in superframes the device cuts into valid SMSS 
 }
 
 TEST_CASE("tso: a device without TSO gets one segment per transmit", "[stack][tcp][tso]") {
-  TsoPair t(0);
+  TsoPair t({.tso_max = 0});
   const auto data = pattern(300000);
   REQUIRE(exact(t.transfer(data, true), data));
   CHECK(t.a.stats().tcp.tso_superframes == 0);
@@ -256,7 +263,7 @@ TEST_CASE("tso: a device without TSO gets one segment per transmit", "[stack][tc
 
 TEST_CASE("tso: a recording decorator hides TSO, so the stack sends plain segments",
           "[stack][tcp][tso]") {
-  TsoPair t(kTsoMax, true);
+  TsoPair t({.tracer = true});
   const auto data = pattern(300000);
   REQUIRE(exact(t.transfer(data, false), data));
   CHECK(t.a.stats().tcp.tso_superframes == 0);
@@ -332,7 +339,9 @@ TEST_CASE("tso: with TCP_NODELAY the short tail rides in the superframe", "[stac
 
 TEST_CASE("tso: a lost middle segment of a superframe is retransmitted alone",
           "[stack][tcp][tso]") {
-  TsoPair t;
+  const bool sack = GENERATE(true, false);
+  INFO("sack=" << sack);
+  TsoPair t({.sack = sack});
   const std::size_t mss = t.mss();
   // The first superframe (the initial window, 3 segments) loses its middle segment.
   t.dev.drop(
@@ -371,7 +380,7 @@ TEST_CASE("tso: a lost middle segment of a superframe is retransmitted alone",
 
 TEST_CASE("tso: without timestamps the segments carry SMSS octets under a 20-octet header",
           "[stack][tcp][tso]") {
-  TsoPair t(kTsoMax, false, false);
+  TsoPair t({.timestamps = false});
   const std::size_t mss = t.mss();
   CHECK(mss == kMtu - 40);
   const auto data = pattern(200000);
