@@ -111,6 +111,10 @@ struct TcpConfig {
   // default so that traces and the loss suite keep their recorded behaviour; LINUX
   // defaults to CUBIC (--congestion cubic).
   CongestionAlgorithm congestion = CongestionAlgorithm::NewReno;
+  // Not a protocol parameter: how long a connection that reuses its buffers keeps them
+  // empty before they are freed (Connection::release_idle_buffers). The first two times a
+  // buffer empties it is freed at once, so a connection used once costs no buffer memory.
+  Duration buffer_release_delay = std::chrono::seconds(1);
 };
 
 struct StackConfig {

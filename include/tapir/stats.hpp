@@ -120,6 +120,7 @@
   X(tso_superframes, "superframes handed to the device to segment (TSO)")                \
   X(tso_segments, "segments in those superframes (also in tx_segments)")                 \
   X(tso_fallbacks, "superframes the device refused, sent as single segments")            \
+  X(buffers_released, "empty send or receive buffers freed (idle connections)")          \
   X(rx_drop_truncated, "dropped: shorter than a TCP header")                             \
   X(rx_drop_bad_offset, "dropped: data offset below 5 or beyond segment")                \
   X(rx_drop_bad_checksum, "dropped: checksum mismatch")                                  \

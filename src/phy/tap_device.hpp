@@ -40,6 +40,7 @@ struct TapConfig {
 
 struct TapStats {
   std::uint64_t rx_frames = 0;       // frames handed to the stack
+  std::uint64_t rx_reads = 0;        // read(2) calls, the empty one ending each batch included
   std::uint64_t tx_frames = 0;       // frames the kernel accepted
   std::uint64_t tx_dropped = 0;      // write() answered EAGAIN or ENOBUFS: the kernel queue is full
   std::uint64_t tx_errors = 0;       // frames refused for any other reason (too long, EIO, EINVAL)
@@ -116,6 +117,7 @@ class TapDevice final : public Device {
   std::size_t mtu_ = 0;
   bool offload_ = false;
   Batch rx_;
+  bool rx_drained_ = false;      // the batch in rx_ ended in EAGAIN (see receive())
   std::vector<RxInfo> rx_info_;  // per rx slot (offload only)
   RxInfo last_rx_;
   Batch tx_;

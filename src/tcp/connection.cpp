@@ -353,6 +353,34 @@ std::size_t Connection::memory_bytes() const {
   return sizeof(*this) + sbuf_.allocated_bytes() + rcv_.output().allocated_bytes();
 }
 
+void Connection::release_idle_buffers(Instant now) {
+  if (!sbuf_.releasable() && !rcv_.releasable()) return;
+  // TIME-WAIT and CLOSED never use the buffers again.
+  if (buffer_releases_ < kBufferReleasesAtOnce ||
+      in(state_, TcpState::TimeWait | TcpState::Closed)) {
+    free_idle_buffers();
+    return;
+  }
+  if (!timers_.buffer_release.armed()) {
+    buffer_usage_mark_ = buffer_usage();
+    timers_.buffer_release.arm(now + cfg_.buffer_release_delay);
+  }
+}
+
+// Octets ever written to the send buffer and received in order: it changes whenever data
+// moves through either buffer, so two equal readings a delay apart mean an idle delay.
+std::uint64_t Connection::buffer_usage() const { return sbuf_.end() + rcv_seq_.nxt.raw(); }
+
+void Connection::free_idle_buffers() {
+  for (bool freed : {sbuf_.releasable(), rcv_.releasable()}) {
+    if (!freed) continue;
+    ++stats_.buffers_released;
+    if (buffer_releases_ < kBufferReleasesAtOnce) ++buffer_releases_;
+  }
+  if (sbuf_.releasable()) sbuf_.release();
+  if (rcv_.releasable()) rcv_.release();
+}
+
 void Connection::on_timer(Instant now, Emit emit) {
   for (auto due = timers_.next_due(now); due; due = timers_.next_due(now)) {
     timers_[*due].disarm();
@@ -378,6 +406,16 @@ void Connection::on_timer(Instant now, Emit emit) {
         // LINUX (tcp_fin_timeout): the orphan in FIN-WAIT-2 is dropped silently.
         become_closed(Errno::Ok);
         return;
+      case TimerKind::BufferRelease:
+        // Data moved since the timer was armed (it is not moved on every event, which
+        // would cost a timer-queue update per segment): wait another delay.
+        if (buffer_usage() != buffer_usage_mark_) {
+          buffer_usage_mark_ = buffer_usage();
+          timers_.buffer_release.arm(now + cfg_.buffer_release_delay);
+        } else {
+          free_idle_buffers();
+        }
+        break;
     }
     if (state_ == TcpState::Closed) return;
   }

@@ -173,13 +173,16 @@ class Connection {
     return sbuf_.copy_out(offset, out);
   }
   std::size_t memory_bytes() const;
-  // Frees the send and receive storage while neither holds a byte (nothing unacknowledged
-  // or unsent, nothing unread or out of order): an idle connection keeps no buffer memory,
-  // and the next byte allocates it again. TcpLayer calls it after every event.
-  void release_idle_buffers() {
-    sbuf_.release_if_empty();
-    rcv_.release_if_idle();
-  }
+  // Frees the send or receive storage that holds no byte (nothing unacknowledged or
+  // unsent; nothing unread or out of order), so an idle connection keeps no buffer
+  // memory. The first kBufferReleasesAtOnce times this happens at once; a connection that
+  // keeps coming back for its buffers (request/response, a reader that drains) keeps them
+  // until no data has moved through them for TcpConfig::buffer_release_delay (checked
+  // when the buffer_release timer fires, so they go one to two delays after the last
+  // use), so a busy connection allocates nothing per segment. TcpLayer calls it after
+  // every event.
+  void release_idle_buffers(Instant now);
+  static constexpr std::uint32_t kBufferReleasesAtOnce = 2;
 
   // Set by the owner (the socket table) to hear of readiness changes and of the end.
   int owner = -1;
@@ -263,6 +266,8 @@ class Connection {
   void become_closed(Errno why);
   void on_retransmit_timeout(Instant now, Emit emit);
   void on_keepalive_timeout(Instant now, Emit emit);
+  void free_idle_buffers();  // frees whichever of the two buffers is releasable()
+  std::uint64_t buffer_usage() const;
   void arm_keepalive(Instant now);
   void give_up(Errno why, Instant now, Emit emit);
 
@@ -306,7 +311,9 @@ class Connection {
   std::uint32_t persist_backoff_ = 0;
   std::uint32_t probes_unanswered_ = 0;  // window probes with no ACK since (RFC 1122 §4.2.2.17)
   std::uint32_t keepalive_sent_ = 0;
-  std::uint64_t limited_transmit_ = 0;  // RFC 3042 allowance beyond cwnd, octets (no SACK)
+  std::uint32_t buffer_releases_ = 0;    // saturates at kBufferReleasesAtOnce
+  std::uint64_t buffer_usage_mark_ = 0;  // buffer_usage() when buffer_release was armed
+  std::uint64_t limited_transmit_ = 0;   // RFC 3042 allowance beyond cwnd, octets (no SACK)
   Instant last_rx_;
   std::optional<Instant> last_tx_;
   std::optional<Instant> last_oow_ack_;  // last ACK for an unacceptable bare ACK  // when data was

@@ -458,7 +458,6 @@ void Connection::on_new_ack(const wire::TcpRepr& seg, Instant now) {
   } else if (resp.restart_rto || sack_recovering || !timers_.retransmit.armed()) {
     timers_.retransmit.arm(now + rtt_.rto());
   }
-  if (sbuf_.empty()) sbuf_.release_if_empty();
 }
 
 void Connection::on_duplicate_ack(Instant now) {

@@ -67,10 +67,6 @@ std::vector<Range> Reassembler::ranges_by_recency() const {
   return v;
 }
 
-void Reassembler::release_if_idle() {
-  if (out_.empty() && ranges_.empty()) out_.release();
-}
-
 // Overlapping or adjacent: such a segment grows an existing range instead of adding one.
 bool Reassembler::touches_range(std::uint64_t begin, std::uint64_t end) const {
   return std::any_of(ranges_.begin(), ranges_.end(),

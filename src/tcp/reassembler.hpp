@@ -80,8 +80,10 @@ class Reassembler {
   // The in-order bytes, for the application to read.
   RecvBuffer& output() { return out_; }
   const RecvBuffer& output() const { return out_; }
-  // Frees buffer memory when nothing is readable or parked (an idle connection).
-  void release_if_idle();
+  // Storage is held while nothing is readable or parked (an idle connection).
+  bool releasable() const { return out_.empty() && ranges_.empty() && out_.allocated_bytes() > 0; }
+  // Frees the storage (only when releasable()); the next segment allocates it again.
+  void release() { out_.release(); }
 
  private:
   // Merges [begin, end) into ranges_ (absorbing overlapping and adjacent ranges).

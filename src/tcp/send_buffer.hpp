@@ -45,11 +45,10 @@ class SendBuffer {
   std::size_t free_space() const { return ring_.free_space(); }
   bool empty() const { return ring_.empty(); }
   std::size_t allocated_bytes() const { return ring_.allocated_bytes(); }
-  // Frees the storage when nothing is held (e.g. once all data is acknowledged and the
-  // application is idle); the next write allocates it again.
-  void release_if_empty() {
-    if (ring_.empty()) ring_.release();
-  }
+  // Storage is held and nothing is in it (all data acknowledged, nothing queued).
+  bool releasable() const { return ring_.empty() && ring_.allocated_bytes() > 0; }
+  // Frees the storage (only when releasable()); the next write allocates it again.
+  void release() { ring_.release(); }
 
  private:
   ByteRing ring_;

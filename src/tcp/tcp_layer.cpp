@@ -258,8 +258,7 @@ void TcpLayer::on_listen_segment(Listener& l, const FourTuple& id, const wire::T
 }
 
 void TcpLayer::after(Connection& c, Instant now) {
-  (void)now;
-  c.release_idle_buffers();
+  c.release_idle_buffers(now);
   auto* l = static_cast<Listener*>(c.listener);
   if (l && in(c.state(), kSynchronized)) {
     // The handshake completed: move the child to the accept queue.

@@ -36,12 +36,14 @@ enum class TimerKind : std::uint8_t {
   Keepalive,
   TimeWait,
   UserTimeout,
+  BufferRelease,
 };
-inline constexpr std::size_t kTimerKindCount = 6;
+inline constexpr std::size_t kTimerKindCount = 7;
 
 constexpr std::string_view to_string(TimerKind k) {
   constexpr std::array<std::string_view, kTimerKindCount> kNames = {
-      "retransmit", "persist", "delayed_ack", "keepalive", "time_wait", "user_timeout"};
+      "retransmit", "persist",      "delayed_ack",   "keepalive",
+      "time_wait",  "user_timeout", "buffer_release"};
   return kNames[static_cast<std::size_t>(k)];
 }
 
@@ -52,6 +54,9 @@ struct Timers {
   Deadline keepalive;     // RFC 9293 §3.8.4, RFC 1122 §4.2.3.6
   Deadline time_wait;     // RFC 9293 §3.10.8: the time-wait timeout
   Deadline user_timeout;  // RFC 9293 §3.10.8: USER TIMEOUT
+  // Not a protocol timer: frees the buffers of a connection idle this long (tapir's
+  // memory policy, Connection::release_idle_buffers).
+  Deadline buffer_release;
 
   Deadline& operator[](TimerKind k) { return pick(*this, k); }
   const Deadline& operator[](TimerKind k) const { return pick(*this, k); }
@@ -101,6 +106,8 @@ struct Timers {
         return self.time_wait;
       case TimerKind::UserTimeout:
         return self.user_timeout;
+      case TimerKind::BufferRelease:
+        return self.buffer_release;
     }
     return self.retransmit;  // not reached: every enumerator returns above
   }

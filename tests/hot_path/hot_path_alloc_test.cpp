@@ -366,11 +366,9 @@ std::vector<Frame> malformed_frames() {
 
 TEST_CASE("hot path: TCP streaming both ways allocates nothing per segment",
           "[stack][tcp][hot-path]") {
-  // Both readers keep one octet unread, so neither receive buffer ever drains: src/tcp
-  // frees an emptied buffer after the next event and grows it again from 4 KiB
-  // (ByteRing::release from TcpLayer::after), which the next test case measures. All the
-  // rest of the path (device, link, IP, TCP segments and ACKs, socket calls) must
-  // allocate nothing, for 1 MB as for 10 MB.
+  // Both readers keep one octet unread, so neither receive buffer ever drains (the next
+  // test case drains them). The whole path (device, link, IP, TCP segments and ACKs,
+  // socket calls) must allocate nothing, for 1 MB as for 10 MB.
   HotPath h;
   warm_up(h, 1);
   AllocationCount count;
@@ -400,13 +398,12 @@ TEST_CASE("hot path: TCP streaming both ways allocates nothing per segment",
   CHECK(h.dev_a.built_in_place > 11 * 1024 * 1024 / 1460);  // A's data segments at least
 }
 
-TEST_CASE("hot path: TCP with readers that drain their buffer, allocations reported",
+TEST_CASE("hot path: TCP with readers that drain their buffer allocates nothing per segment",
           "[stack][tcp][hot-path]") {
-  // Readers that take everything, as most apps do. src/tcp then releases the empty
-  // receive buffer after the next event (an ACK, a timer) and regrows it, doubling from
-  // 4 KiB, when data arrives: allocations that grow with the transfer (docs/hot-path.md,
-  // "What src/tcp still allocates"). Reported, not asserted, until src/tcp keeps the
-  // buffers of a busy connection.
+  // Readers that take everything, as most apps do: their receive buffers empty after
+  // every read. A connection frees an empty buffer at once only the first two times
+  // (Connection::release_idle_buffers); from then on it keeps it until it has stayed empty
+  // for TcpConfig::buffer_release_delay, so the warm-up has done all the allocating.
   HotPath h;
   warm_up(h, 0);
   AllocationCount count;
@@ -421,10 +418,12 @@ TEST_CASE("hot path: TCP with readers that drain their buffer, allocations repor
   const std::uint64_t ten_mb = count.stop();
   REQUIRE(ten_ok);
 
+  INFO("allocations while streaming 1 MB each way: " << one_mb);
+  INFO("allocations while streaming 10 MB each way: " << ten_mb);
   CHECK_FALSE(h.ab.corrupt);
   CHECK_FALSE(h.ba.corrupt);
-  WARN("src/tcp buffer release and regrowth with draining readers: "
-       << one_mb << " allocations for 1 MB each way, " << ten_mb << " for 10 MB");
+  CHECK(one_mb == 0);
+  CHECK(ten_mb == 0);
 }
 
 TEST_CASE("hot path: UDP datagrams and pings, whole or fragmented, allocate nothing",

@@ -51,7 +51,13 @@ nsx() { ip netns exec "$NS" "$@"; }
 start_tapir() {
   # Not through nsx: a function in the background would be a subshell, and $! its PID.
   # `ip netns exec` execs the command, so $! is tapir's own PID.
-  ip netns exec "$NS" "$TAPIR" "$@" >"$WORK/tapir.log" 2>&1 &
+  # serve's default control socket (/run/tapir/tap0.sock) is shared by every namespace:
+  # give each test its own, so parallel runs (and a tapir someone else runs) don't collide.
+  local control=()
+  if [ "${1:-}" = serve ] && [[ " $* " != *" --control "* ]]; then
+    control=(--control "$WORK/control.sock")
+  fi
+  ip netns exec "$NS" "$TAPIR" "$@" "${control[@]}" >"$WORK/tapir.log" 2>&1 &
   TAPIR_PID=$!
   PIDS+=("$TAPIR_PID")
   for _ in $(seq 100); do

@@ -56,12 +56,14 @@ TEST_CASE("reassembler: buffer memory is allocated on the first byte", "[tcp][re
   Reassembler r2(1 << 16);
   ins(r2, 5, "x");
   CHECK(r2.output().allocated_bytes() == ByteRing::kMinAllocation);  // grows on demand
-  r2.release_if_idle();  // a byte is parked out of order: keep it
+  CHECK_FALSE(r2.releasable());  // a byte is parked out of order: keep it
   CHECK(r2.output().allocated_bytes() == ByteRing::kMinAllocation);
   ins(r2, 0, "abcde");
   CHECK(read_all(r2) == "abcdex");
-  r2.release_if_idle();
+  REQUIRE(r2.releasable());
+  r2.release();
   CHECK(r2.output().allocated_bytes() == 0);
+  CHECK_FALSE(r2.releasable());  // nothing held: nothing to free
 }
 
 // --- holes ------------------------------------------------------------------------------

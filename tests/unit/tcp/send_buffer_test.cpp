@@ -130,9 +130,12 @@ TEST_CASE("send buffer: storage is allocated on first write only", "[tcp][send_b
   CHECK(sb.allocated_bytes() == 0);
   CHECK(sb.write(as_bytes("x")) == 1);
   CHECK(sb.allocated_bytes() == 4096);
+  CHECK_FALSE(sb.releasable());  // the byte is not acknowledged yet
   sb.ack(1);
-  sb.release_if_empty();
+  REQUIRE(sb.releasable());
+  sb.release();
   CHECK(sb.allocated_bytes() == 0);
+  CHECK_FALSE(sb.releasable());
   CHECK(sb.write(as_bytes("yz")) == 2);  // allocates again, offsets continue
   CHECK(copy_str(sb, 1, 10) == "yz");
 }

@@ -66,12 +66,14 @@ TEST_CASE("timers: indexing by kind reaches the named member", "[tcp][timers]") 
   t[TimerKind::Keepalive].arm(t0 + milliseconds(3));
   t[TimerKind::TimeWait].arm(t0 + milliseconds(4));
   t[TimerKind::UserTimeout].arm(t0 + milliseconds(5));
+  t[TimerKind::BufferRelease].arm(t0 + milliseconds(6));
   CHECK(t.retransmit.at() == t0);
   CHECK(t.persist.at() == t0 + milliseconds(1));
   CHECK(t.delayed_ack.at() == t0 + milliseconds(2));
   CHECK(t.keepalive.at() == t0 + milliseconds(3));
   CHECK(t.time_wait.at() == t0 + milliseconds(4));
   CHECK(t.user_timeout.at() == t0 + milliseconds(5));
+  CHECK(t.buffer_release.at() == t0 + milliseconds(6));
   const Timers& ct = t;
   CHECK(ct[TimerKind::UserTimeout].at() == t0 + milliseconds(5));
   t.disarm_all();
@@ -98,6 +100,7 @@ TEST_CASE("timers: names and RFC bounds", "[tcp][timers]") {
   CHECK(to_string(TimerKind::Keepalive) == "keepalive");
   CHECK(to_string(TimerKind::TimeWait) == "time_wait");
   CHECK(to_string(TimerKind::UserTimeout) == "user_timeout");
+  CHECK(to_string(TimerKind::BufferRelease) == "buffer_release");
   CHECK(kTimeWaitRfc == std::chrono::minutes(4));
   CHECK(kMaxAckDelay == milliseconds(500));
   CHECK(kMinKeepaliveIdle == std::chrono::seconds(7200));
