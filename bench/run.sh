@@ -6,7 +6,10 @@
 # kernel, to lwIP and to the raw limit, checks issue 7's targets, and writes every value as
 # JSON to bench/results/.
 #
-#   bench/run.sh [--quick] [--runs N] [--build DIR] [--stack NAME=COMMAND]...
+#   bench/run.sh [--quick] [--runs N] [--build DIR] [--only W,...] [--stack NAME=COMMAND]...
+#
+# --only runs some workloads: stream-in, stream-out, rr, crr, udp-rr, ping, wrk, hold,
+# tap-in, tap-out (netbench's names), e.g. --only rr,udp-rr,ping.
 #
 # --stack adds any other stack through an adapter: COMMAND TAP ADDR/PREFIX must bring the
 # stack up on that (existing) TAP at that address, serve TCP echo (7), discard (9) and
@@ -24,15 +27,22 @@ HOLD=1000           # idle connections held by adapter stacks (lwIP's pools are 
 HOLD_TAPIR=100000   # ... and by tapir: issue 7 asks for 100,000
 BUILD=build/release
 ADAPTERS=()      # NAME=COMMAND, one per adapter stack
+ONLY=""          # comma-separated workloads (--only); empty: all
+WORKLOADS="stream-in stream-out rr crr udp-rr ping wrk hold tap-in tap-out"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) RUNS=1; SECONDS_PER_TEST=2; RAW_SECONDS=2; STREAM_BYTES=200000000; HOLD=200; HOLD_TAPIR=5000 ;;
     --runs) RUNS=$2; shift ;;
     --build) BUILD=$2; shift ;;
+    --only)
+      for w in ${2//,/ }; do
+        [[ " $WORKLOADS " == *" $w "* ]] || { echo "bench/run.sh: --only: unknown workload '$w' (one of: $WORKLOADS)" >&2; exit 2; }
+      done
+      ONLY=",$2,"; shift ;;
     --stack)
       [[ "$2" =~ ^[a-z][a-z0-9_]{0,9}=. ]] || { echo "bench/run.sh: --stack wants NAME=COMMAND (NAME: a-z0-9_, up to 10)" >&2; exit 2; }
       ADAPTERS+=("$2"); shift ;;
-    *) echo "bench/run.sh: unknown option '$1' (use --quick, --runs N, --build DIR or --stack NAME=COMMAND)" >&2; exit 2 ;;
+    *) echo "bench/run.sh: unknown option '$1' (use --quick, --runs N, --build DIR, --only W,... or --stack NAME=COMMAND)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -62,7 +72,8 @@ NS_T="tapir-bench-t-$ID"   # the kernel client and tapir, joined by tap0
 NS_R="tapir-bench-r-$ID"   # the raw TAP limit: netbench on both sides of tapraw
 NS_C="tapir-bench-c-$ID"   # the kernel client of the reference
 NS_S="tapir-bench-s-$ID"   # the kernel server of the reference
-NAMESPACES=("$NS_T" "$NS_R" "$NS_C" "$NS_S")
+NS_O="tapir-bench-o-$ID"   # tapir with --offload (TSO, checksum offload) on its own tap0
+NAMESPACES=("$NS_T" "$NS_R" "$NS_C" "$NS_S" "$NS_O")
 STACKS=(tapir kernel)
 declare -A STACK_NS STACK_HOST ADAPTER_CMD ADAPTER_TAP
 STACK_NS[tapir]=$NS_T; STACK_HOST[tapir]=10.0.0.2
@@ -87,6 +98,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'echo "bench/run.sh: line $LINENO failed (exit $?): $BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP  # through the EXIT trap: namespaces go on a signal too
 
@@ -97,6 +109,7 @@ make_tap() {  # make_tap NS DEV: the kernel side of a stack's TAP is 10.0.0.1, t
   ip netns exec "$1" ip link set "$2" up
 }
 make_tap "$NS_T" tap0
+make_tap "$NS_O" tap0
 for a in 10.0.0.11 10.0.0.12; do ip netns exec "$NS_T" ip addr add "$a/24" dev tap0; done
 ip netns exec "$NS_T" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
 for name in "${!ADAPTER_CMD[@]}"; do make_tap "${STACK_NS[$name]}" "${ADAPTER_TAP[$name]}"; done
@@ -107,6 +120,7 @@ ip netns exec "$NS_R" ip link set tapraw up
 # for a free one for milliseconds, whatever the stack: cap TIME-WAIT in the client
 # namespaces (the link is lossless and private, so no old duplicate can arrive).
 for stack in "${STACKS[@]}"; do ip netns exec "${STACK_NS[$stack]}" sysctl -qw net.ipv4.tcp_max_tw_buckets=4096; done
+ip netns exec "$NS_O" sysctl -qw net.ipv4.tcp_max_tw_buckets=4096
 ip link add "vb$ID" netns "$NS_C" type veth peer name "vs$ID" netns "$NS_S"
 ip netns exec "$NS_C" ip addr add 10.1.0.1/24 dev "vb$ID"
 ip netns exec "$NS_S" ip addr add 10.1.0.2/24 dev "vs$ID"
@@ -126,6 +140,11 @@ start_servers() {  # start_servers PIN_PREFIX: tapir on tap0, each adapter on it
     --services echo,discard,chargen,http \
     --http-root "$WORK/site" --control "$WORK/ctl.sock" >"$WORK/tapir.log" 2>&1 &
   STACK_PID[tapir]=$!
+  PIDS+=("$!")
+  # The same tapir with TAP offloads, for the streams with offloads (issue 7: >= 0.8x the
+  # kernel over veth); a TAP that refuses them makes it log so and use plain frames.
+  ip netns exec "$NS_O" $pin "$TAPIR" serve --tap tap0 --ip 10.0.0.2/24 --offload \
+    --services echo,discard,chargen --control "$WORK/ctl-offload.sock" >"$WORK/tapir_tso.log" 2>&1 &
   PIDS+=("$!")
   for name in "${!ADAPTER_CMD[@]}"; do
     # shellcheck disable=SC2086  # the adapter's command line splits into words by design
@@ -148,7 +167,7 @@ CONF
   local ready
   for _ in $(seq 100); do
     ready=1
-    for log in tapir "${!ADAPTER_CMD[@]}"; do grep -q "serving on" "$WORK/$log.log" || ready=0; done
+    for log in tapir tapir_tso "${!ADAPTER_CMD[@]}"; do grep -q "serving on" "$WORK/$log.log" || ready=0; done
     grep -q serving "$WORK/netbench.log" || ready=0
     [ $ready = 1 ] && break
     sleep 0.1
@@ -171,6 +190,7 @@ stop_servers() {
 measure() {  # measure PIN STACK NS HOST TEST ARGS...: one JSON line tagged with stack/pin
   local pin=$1 stack=$2 ns=$3 host=$4 test=$5
   shift 5
+  [ -z "$ONLY" ] || [[ "$ONLY" == *",$test,"* ]] || return 0
   local out
   case "$test" in
     ping)  # every reply's RTT: p50 is the value, p99 beside it
@@ -225,6 +245,8 @@ for pin in "" "taskset -c 0"; do
       # Adapters without HTTP are left out (lwIP: Debian's liblwip has no httpd app).
       if [ "${HAS_HTTP[$stack]:-1}" = 1 ]; then measure "$pin" $stack $ns $host wrk >>"$RESULTS"; fi
     done
+    measure "$pin" tapir_tso "$NS_O" 10.0.0.2 stream-in "$STREAM_BYTES" >>"$RESULTS"
+    measure "$pin" tapir_tso "$NS_O" 10.0.0.2 stream-out "$STREAM_BYTES" >>"$RESULTS"
     for dir in tap-in tap-out; do
       for mode in plain vnet; do
         measure "$pin" raw "$NS_R" tapraw "$dir" "$RAW_SECONDS" "$mode" >>"$RESULTS"
@@ -276,6 +298,24 @@ for test, pinned in keys:
           " ".join(fmt(entry[f"tapir_vs_{s}"], 8, 2) for s in OTHERS) +
           f" {fmt(raw)} {fmt(entry['tapir_vs_raw'], 6, 2)}  {unit}")
 
+# tapir with --offload: the streams only, against the kernel over veth.
+tso = []
+for test in ("stream_in", "stream_out"):
+    for pinned in (False, True):
+        t, k = pick(test, pinned, "tapir_tso", "value"), pick(test, pinned, "kernel", "value")
+        if t is None:
+            continue
+        e = {"test": test, "pinned": pinned, "tapir_offload": t, "kernel": k,
+             "offload_vs_kernel": better(t, k, "Gbit/s")}
+        tso.append(e)
+        med[(test + "_offload", pinned)] = e
+out["offload"] = tso
+if tso:
+    print(f"\n{'with --offload':<17} {'pinned':<6} {'tapir':>9} {'kernel':>9} {'t/kernel':>8}  unit")
+    for e in tso:
+        print(f"{e['test']:<17} {str(e['pinned']):<6} {fmt(e['tapir_offload'])} {fmt(e['kernel'])} "
+              f"{fmt(e['offload_vs_kernel'], 8, 2)}  Gbit/s")
+
 lat = [e for e in out["medians"] if e["tapir_p99_us"] is not None]
 if lat:
     print(f"\n{'p99 latency (us)':<17} {'pinned':<6} " + " ".join(f"{col(s):>9}" for s in STACKS) +
@@ -304,6 +344,8 @@ for s in ("stream_in", "stream_out"):
 for s in ("tcp_rr", "udp_rr", "ping_rtt"):
     target(f"{s} pinned: tapir/lwip", s, True, "tapir_vs_lwip", 1.2, p99=True)
 target("tcp_crr pinned: tapir/lwip", "tcp_crr", True, "tapir_vs_lwip", 1.5)
+for s in ("stream_in", "stream_out"):
+    target(f"{s} with offloads: tapir/kernel", s + "_offload", False, "offload_vs_kernel", 0.8)
 json.dump(out, open(sys.argv[2], "w"), indent=1)
 print(f"\nJSON: {sys.argv[2]}  (ratios > 1: tapir better; latency and memory compare lower values)")
 PY

@@ -23,13 +23,15 @@ Cubic::Cubic(CubicConfig cfg)
       cwnd_(cfg.initial_cwnd ? cfg.initial_cwnd : iw_),
       // RFC 5681 §3.1: "The initial value of ssthresh SHOULD be set arbitrarily high".
       ssthresh_(cfg.initial_ssthresh),
-      alpha_(kAlphaCubic) {}
+      alpha_(kAlphaCubic),
+      rec_({cfg.smss, cfg.dup_ack_threshold, cfg.impatient}) {}
 
 AckResponse Cubic::on_ack(std::uint64_t acked_bytes, const Flight& flight, Instant now) {
   // An ACK of new data ends any run of duplicates, and shows the timed-out segment arrived.
-  dup_acks_ = 0;
+  rec_.on_new_ack();
   timed_out_ = false;
-  if (in_recovery_) return on_recovery_ack(acked_bytes, flight);
+  // RFC 6582 §3.2 step 4; after a full ACK CUBIC's stage begins from there (RFC 9438 §4.2).
+  if (rec_.active()) return rec_.on_ack(cwnd_, ssthresh_, acked_bytes, flight);
   if (cwnd_ < ssthresh_) {
     // RFC 9438 §4.10: "MUST employ a slow-start algorithm" below ssthresh; Reno's is
     // allowed. RFC 5681 §3.1 equation (2): cwnd += min (N, SMSS).
@@ -150,55 +152,17 @@ void Cubic::reduce(const Flight& flight) {
   cwnd_frac_ = 0;
 }
 
-AckResponse Cubic::on_recovery_ack(std::uint64_t acked_bytes, const Flight& flight) {
-  if (flight.una >= recover_) {
-    // RFC 6582 §3.2 step 4, full acknowledgment: cwnd = min (ssthresh, max(FlightSize,
-    // SMSS) + SMSS), then exit; CUBIC's stage begins from there (RFC 9438 §4.2).
-    cwnd_ = std::min(ssthresh_, std::max(flight.size(), smss_) + smss_);
-    in_recovery_ = false;
-    return {LossAction::None, true};
-  }
-  // RFC 6582 §3.2 step 4, partial acknowledgment: deflate by the new data acknowledged,
-  // add back SMSS if at least one SMSS was acknowledged, retransmit the next hole.
-  cwnd_ = cwnd_ > acked_bytes ? cwnd_ - acked_bytes : 0;
-  if (acked_bytes >= smss_) cwnd_ += smss_;
-  cwnd_ = std::max(cwnd_, smss_);
-  ++partial_acks_;
-  // RFC 6582 §3.2 step 4: the Impatient variant restarts the timer on the first partial
-  // ACK only.
-  const bool restart = !cfg_.impatient || partial_acks_ == 1;
-  return {LossAction::RetransmitFirstUnacked, restart};
-}
-
 AckResponse Cubic::on_dup_ack(const Flight& flight, Instant /*now*/) {
-  if (in_recovery_) {
-    // RFC 5681 §3.2 step 4: "For each additional duplicate ACK received (after the
-    // third), cwnd MUST be incremented by SMSS."
-    cwnd_ += smss_;
-    return {};
-  }
-  ++dup_acks_;
-  // RFC 5681 §3.2 step 1 / RFC 3042 §2: limited transmit on the first two.
-  if (dup_acks_ < cfg_.dup_ack_threshold) return {LossAction::LimitedTransmit, false};
-  if (dup_acks_ > cfg_.dup_ack_threshold) return {};
-  // RFC 6582 §3.2 step 1: only "if the Cumulative Acknowledgment field covers more than
-  // recover" (no second reduction for the same window, nor after a timeout).
-  if (flight.una < recover_) return {};
-  on_loss_fast_retransmit(flight);
-  return {LossAction::FastRetransmit, false};
+  return dup_ack_response(rec_.on_dup_ack(cwnd_, flight), [&] { on_loss_fast_retransmit(flight); });
 }
 
 void Cubic::on_loss_fast_retransmit(const Flight& flight) {
   // RFC 9438 §4.6: "the sender MUST reduce cwnd and ssthresh immediately upon entering
   // loss recovery, similar to [RFC5681]".
   reduce(flight);
-  // RFC 6582 §3.2 step 1: recover = the highest sequence number sent so far.
-  recover_ = flight.max;
-  // RFC 5681 §3.2 step 3: cwnd = ssthresh + 3*SMSS for the segments that left the network
-  // (at least the 2 SMSS of RFC 9438 Figure 5).
-  cwnd_ = ssthresh_ + std::uint64_t{cfg_.dup_ack_threshold} * smss_;
-  in_recovery_ = true;
-  partial_acks_ = 0;
+  // RFC 6582 §3.2 step 1, RFC 5681 §3.2 step 3: cwnd = ssthresh + 3*SMSS for the segments
+  // that left the network (at least the 2 SMSS of RFC 9438 Figure 5).
+  rec_.enter(cwnd_, ssthresh_, flight);
 }
 
 void Cubic::on_rto(const Flight& flight) {
@@ -211,10 +175,7 @@ void Cubic::on_rto(const Flight& flight) {
   }
   // RFC 5681 §3.1: cwnd is the loss window, one full-sized segment.
   cwnd_ = smss_;
-  // RFC 6582 §3.2 step 5: record recover and leave fast recovery.
-  recover_ = std::max(recover_, flight.max);
-  in_recovery_ = false;
-  dup_acks_ = 0;
+  rec_.on_rto(flight);  // RFC 6582 §3.2 step 5: record recover and leave fast recovery
   timed_out_ = true;
   // RFC 9438 §4.8: the first congestion-avoidance stage after a timeout starts with K = 0
   // and W_max = W_est = cwnd_epoch.

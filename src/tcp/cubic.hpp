@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "tcp/congestion.hpp"
+#include "tcp/fast_recovery.hpp"
 
 namespace tapir::tcp {
 
@@ -52,7 +53,7 @@ class Cubic final : public CongestionControl {
   void set_srtt(Duration srtt) override { srtt_ = srtt; }
   std::uint64_t cwnd() const override { return cwnd_; }
   std::uint64_t ssthresh() const override { return ssthresh_; }
-  bool in_recovery() const override { return in_recovery_; }
+  bool in_recovery() const override { return rec_.active(); }
 
   // RFC 9438 §4.1.2 variables, in segments and seconds as the RFC states them.
   double w_max() const { return w_max_; }
@@ -65,8 +66,8 @@ class Cubic final : public CongestionControl {
   std::optional<Instant> epoch_start() const { return t_epoch_; }
   // alpha_cubic of §4.3 now: 3*(1-beta)/(1+beta), or 1 once W_est reached cwnd_prior.
   double alpha() const { return alpha_; }
-  std::uint64_t recover() const { return recover_; }
-  std::uint32_t dup_acks() const { return dup_acks_; }
+  std::uint64_t recover() const { return rec_.recover(); }
+  std::uint32_t dup_acks() const { return rec_.dup_acks(); }
   std::uint64_t initial_window() const { return iw_; }
   const CubicConfig& config() const { return cfg_; }
 
@@ -77,7 +78,6 @@ class Cubic final : public CongestionControl {
   std::uint64_t beta_ssthresh(const Flight& flight) const;
   double w_cubic(double t) const;
   void grow_to(double segments);
-  AckResponse on_recovery_ack(std::uint64_t acked_bytes, const Flight& flight);
 
   CubicConfig cfg_;
   std::uint64_t smss_;
@@ -99,10 +99,7 @@ class Cubic final : public CongestionControl {
   Instant last_ca_ack_;  // the previous ACK in this congestion-avoidance stage
 
   // Loss recovery, as NewReno (RFC 5681 §3.2, RFC 6582 §3.2).
-  std::uint64_t recover_ = 0;
-  std::uint32_t dup_acks_ = 0;
-  std::uint32_t partial_acks_ = 0;
-  bool in_recovery_ = false;
+  FastRecovery rec_;
   bool timed_out_ = false;
 };
 

@@ -12,7 +12,8 @@ NewReno::NewReno(NewRenoConfig cfg)
                                       : rfc5681_initial_window(cfg.smss)),
       cwnd_(cfg.initial_cwnd ? cfg.initial_cwnd : iw_),
       // RFC 5681 §3.1: "The initial value of ssthresh SHOULD be set arbitrarily high".
-      ssthresh_(cfg.initial_ssthresh) {}
+      ssthresh_(cfg.initial_ssthresh),
+      rec_({cfg.smss, cfg.dup_ack_threshold, cfg.impatient}) {}
 
 std::uint64_t NewReno::loss_ssthresh(const Flight& flight) const {
   // RFC 5681 §3.1 equation (4): ssthresh = max (FlightSize / 2, 2*SMSS)
@@ -21,9 +22,13 @@ std::uint64_t NewReno::loss_ssthresh(const Flight& flight) const {
 
 AckResponse NewReno::on_ack(std::uint64_t acked_bytes, const Flight& flight, Instant /*now*/) {
   // An ACK of new data ends any run of duplicates, and shows the timed-out segment arrived.
-  dup_acks_ = 0;
+  rec_.on_new_ack();
   timed_out_ = false;
-  if (in_recovery_) return on_recovery_ack(acked_bytes, flight);
+  if (rec_.active()) {
+    const AckResponse r = rec_.on_ack(cwnd_, ssthresh_, acked_bytes, flight);
+    if (!rec_.active()) bytes_acked_ = 0;
+    return r;
+  }
   grow(acked_bytes);
   return {LossAction::None, true};
 }
@@ -49,56 +54,15 @@ void NewReno::grow(std::uint64_t acked_bytes) {
   cwnd_ += std::max<std::uint64_t>(1, smss_ * smss_ / cwnd_);
 }
 
-AckResponse NewReno::on_recovery_ack(std::uint64_t acked_bytes, const Flight& flight) {
-  if (flight.una >= recover_) {
-    // RFC 6582 §3.2 step 4, full acknowledgment: set cwnd to option (1),
-    // min (ssthresh, max(FlightSize, SMSS) + SMSS), which avoids a burst, then exit.
-    cwnd_ = std::min(ssthresh_, std::max(flight.size(), smss_) + smss_);
-    in_recovery_ = false;
-    bytes_acked_ = 0;
-    return {LossAction::None, true};
-  }
-  // RFC 6582 §3.2 step 4, partial acknowledgment: "Deflate the congestion window by the
-  // amount of new data acknowledged", then "add back SMSS bytes" if at least one SMSS was
-  // acknowledged. cwnd stays at one segment or more, so the retransmission always fits.
-  cwnd_ = cwnd_ > acked_bytes ? cwnd_ - acked_bytes : 0;
-  if (acked_bytes >= smss_) cwnd_ += smss_;
-  cwnd_ = std::max(cwnd_, smss_);
-  ++partial_acks_;
-  // RFC 6582 §3.2 step 4: "For the first partial ACK ... also reset the retransmit timer";
-  // the Impatient variant resets only then, Slow-but-Steady on each one.
-  const bool restart = !cfg_.impatient || partial_acks_ == 1;
-  return {LossAction::RetransmitFirstUnacked, restart};
-}
-
 AckResponse NewReno::on_dup_ack(const Flight& flight, Instant /*now*/) {
-  if (in_recovery_) {
-    // RFC 5681 §3.2 step 4 / RFC 6582 §3.2 step 3: "For each additional duplicate ACK
-    // received (after the third), cwnd MUST be incremented by SMSS."
-    cwnd_ += smss_;
-    return {};
-  }
-  ++dup_acks_;
-  if (dup_acks_ < cfg_.dup_ack_threshold) return {LossAction::LimitedTransmit, false};
-  if (dup_acks_ > cfg_.dup_ack_threshold) return {};
-  // RFC 6582 §3.2 step 1: enter fast retransmit only "if the Cumulative Acknowledgment
-  // field covers more than recover"; otherwise do not, and do not reset ssthresh. This
-  // keeps duplicate ACKs after a timeout or a finished recovery from starting another.
-  if (flight.una < recover_) return {};
-  on_loss_fast_retransmit(flight);
-  return {LossAction::FastRetransmit, false};
+  return dup_ack_response(rec_.on_dup_ack(cwnd_, flight), [&] { on_loss_fast_retransmit(flight); });
 }
 
 void NewReno::on_loss_fast_retransmit(const Flight& flight) {
   // RFC 5681 §3.2 step 2: ssthresh no more than equation (4).
   ssthresh_ = loss_ssthresh(flight);
-  // RFC 6582 §3.2 step 1: "recover is incremented to the value of the highest sequence
-  // number transmitted by the TCP so far".
-  recover_ = flight.max;
-  // RFC 5681 §3.2 step 3: cwnd = ssthresh + 3*SMSS, one SMSS per duplicate ACK seen.
-  cwnd_ = ssthresh_ + std::uint64_t{cfg_.dup_ack_threshold} * smss_;
-  in_recovery_ = true;
-  partial_acks_ = 0;
+  // RFC 6582 §3.2 step 1, RFC 5681 §3.2 step 3.
+  rec_.enter(cwnd_, ssthresh_, flight);
   bytes_acked_ = 0;
 }
 
@@ -109,11 +73,7 @@ void NewReno::on_rto(const Flight& flight) {
   // RFC 5681 §3.1: "cwnd MUST be set to no more than the loss window, LW, which equals
   // 1 full-sized segment".
   cwnd_ = smss_;
-  // RFC 6582 §3.2 step 5: "record the highest sequence number transmitted in the variable
-  // recover, and exit the fast recovery procedure if applicable".
-  recover_ = std::max(recover_, flight.max);
-  in_recovery_ = false;
-  dup_acks_ = 0;
+  rec_.on_rto(flight);  // RFC 6582 §3.2 step 5
   // RFC 3465 §2.1: bytes_acked restarts after a retransmission timeout.
   bytes_acked_ = 0;
   timed_out_ = true;

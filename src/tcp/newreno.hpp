@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "tcp/congestion.hpp"
+#include "tcp/fast_recovery.hpp"
 
 namespace tapir::tcp {
 
@@ -45,18 +46,15 @@ class NewReno final : public CongestionControl {
   void on_idle_restart() override;
   std::uint64_t cwnd() const override { return cwnd_; }
   std::uint64_t ssthresh() const override { return ssthresh_; }
-  bool in_recovery() const override { return in_recovery_; }
+  bool in_recovery() const override { return rec_.active(); }
 
-  // RFC 6582 §3.2 `recover`, as the offset one past the highest byte sent when recovery
-  // (or the last timeout) began; 0 before either, which any ACK covers (the RFC's ISS).
-  std::uint64_t recover() const { return recover_; }
-  std::uint32_t dup_acks() const { return dup_acks_; }
+  std::uint64_t recover() const { return rec_.recover(); }  // FastRecovery::recover()
+  std::uint32_t dup_acks() const { return rec_.dup_acks(); }
   std::uint64_t initial_window() const { return iw_; }
   const NewRenoConfig& config() const { return cfg_; }
 
  private:
   std::uint64_t loss_ssthresh(const Flight& flight) const;
-  AckResponse on_recovery_ack(std::uint64_t acked_bytes, const Flight& flight);
   void grow(std::uint64_t acked_bytes);
 
   NewRenoConfig cfg_;
@@ -64,11 +62,8 @@ class NewReno final : public CongestionControl {
   std::uint64_t iw_;
   std::uint64_t cwnd_;
   std::uint64_t ssthresh_;
-  std::uint64_t recover_ = 0;
   std::uint64_t bytes_acked_ = 0;  // RFC 3465 §2.1 bytes_acked, in congestion avoidance
-  std::uint32_t dup_acks_ = 0;
-  std::uint32_t partial_acks_ = 0;  // in the current fast recovery
-  bool in_recovery_ = false;
+  FastRecovery rec_;
   // Set by a timeout, cleared by an ACK of new data: a second timeout in a row is the
   // same segment timing out again (RFC 5681 §3.1 then keeps ssthresh).
   bool timed_out_ = false;
