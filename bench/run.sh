@@ -93,6 +93,8 @@ done
 WORK=$(mktemp -d /tmp/tapir-bench.XXXXXX)
 PIDS=()
 cleanup() {
+  # No errexit here: a killed child's wait returns non-zero, and cleanup must go on.
+  set +e
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$WORK"

@@ -21,6 +21,7 @@ NS="tapir-demo-$$"
 WORK=$(mktemp -d /tmp/tapir-demo.XXXXXX)
 TAPIR_PID=""
 cleanup() {
+  set +e  # a killed tapir's wait returns non-zero: the cleanup must go on
   [ -n "$TAPIR_PID" ] && kill "$TAPIR_PID" 2>/dev/null && wait "$TAPIR_PID" 2>/dev/null
   ip netns del "$NS" 2>/dev/null || true
   rm -rf "$WORK"

@@ -44,9 +44,11 @@ class Stack {
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
 
-  // Drains up to one receive batch of frames, fires every timer due at `now`, and flushes
-  // the device. Never throws; malformed input is counted and dropped.
-  void poll(Instant now) noexcept;
+  // Receives up to `max_frames` frames (0: one receive batch, the device's rx_batch),
+  // fires every timer due at `now`, and flushes the device. Returns the number of frames
+  // received (a caller may poll again at once while frames keep coming, before it waits).
+  // Never throws; malformed input is counted and dropped.
+  std::size_t poll(Instant now, std::size_t max_frames = 0) noexcept;
   // The earliest moment poll() has work to do without a new frame; nullopt: none.
   std::optional<Instant> next_deadline() const;
 

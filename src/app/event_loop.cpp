@@ -40,12 +40,25 @@ void EventLoop::unwatch(int fd) {
 
 int EventLoop::run() {
   auto& fds = fds_;
+  int busy_rounds = 0;
+  RxPacing pacing;
   while (!stopping_) {
     Instant now = clock_.now();
-    stack_.poll(now);
+    const std::size_t budget = pacing.budget();
+    const std::size_t received = stack_.poll(now, budget);
+    pacing.update(budget, received);
     std::optional<Instant> deadline = stack_.next_deadline();
     if (tick_) deadline = earliest(deadline, tick_(clock_.now()));
     if (stopping_) break;
+    // A frame came in: more are likely (the peer answers what was just sent, a stream keeps
+    // coming), so read the device again before asking ppoll(2), which would only return at
+    // once: two system calls per request (read, write) instead of four. Every
+    // kMaxBusyRounds rounds ppoll runs anyway, for signals and watched fds.
+    if (received > 0 && busy_rounds < kMaxBusyRounds) {
+      ++busy_rounds;
+      continue;
+    }
+    busy_rounds = 0;
 
     fds.clear();
     fds.push_back({signal_fd_, POLLIN, 0});

@@ -14,6 +14,36 @@
 
 namespace tapir::app {
 
+// How many frames one round of the loop reads before it answers them (services, flush).
+// One at a time while frames come one per wake-up (request/response): the answer is then
+// on the wire before the next read, and on one CPU the peer runs in between, so that read
+// finds the next request: two system calls per request (read, write), as lwIP's loop
+// makes. Once frames have kept coming for kStreak rounds, a whole batch per round
+// (streams: one ACK decision and one services pass per batch, not per frame), until a
+// round finds at most one frame waiting.
+class RxPacing {
+ public:
+  static constexpr std::size_t kBatch = 64;
+  static constexpr int kStreak = 16;
+  std::size_t budget() const { return batch_ ? kBatch : 1; }
+  void update(std::size_t budget, std::size_t received) {
+    if (budget > 1) {
+      if (received <= 1) {
+        batch_ = false;
+        streak_ = 0;
+      }
+      return;
+    }
+    streak_ = received == 0 ? 0 : streak_ + 1;
+    if (streak_ >= kStreak) batch_ = true;
+  }
+  bool batch() const { return batch_; }
+
+ private:
+  bool batch_ = false;
+  int streak_ = 0;
+};
+
 class EventLoop {
  public:
   // Blocks SIGINT and SIGTERM for the calling thread (call before starting other threads)
@@ -49,6 +79,8 @@ class EventLoop {
   // per iteration of the loop).
   std::vector<std::shared_ptr<Watch>> watches_;
   std::function<std::optional<Instant>(Instant)> tick_;
+  // Rounds in a row that received frames and so skipped ppoll(2) (see run()).
+  static constexpr int kMaxBusyRounds = 64;
   std::vector<pollfd> fds_;                    // reused on every iteration
   std::vector<std::shared_ptr<Watch>> ready_;  // the watches with a ready fd, this iteration
 };

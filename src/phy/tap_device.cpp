@@ -239,26 +239,40 @@ void TapDevice::configure_link(std::optional<std::size_t> want_mtu) {
 }
 
 std::optional<Bytes> TapDevice::receive(Instant /*now*/) {
-  if (rx_.next == rx_.count) {
-    // The batch just handed out ended in EAGAIN: the queue was empty a moment ago, so
-    // report the end of this batch without asking again (one read(2) per wake-up saved;
-    // on a request/response load that is one of five system calls per request).
-    if (rx_drained_) {
-      rx_drained_ = false;
+  // One read(2) per call, into the next slot in turn: nothing is read ahead, so a caller
+  // that answers each frame before asking for the next (EventLoop) has its answer on the
+  // wire before it reads again (docs/hot-path.md), and the read that finds the queue empty
+  // is the one that ends a poll. A frame handed out stays valid for `slots` more calls.
+  for (;;) {
+    const std::size_t i = rx_.next;
+    MutBytes slot = rx_.slot(i);
+    const ssize_t n = ::read(fd_, slot.data(), slot.size());
+    ++stats_.rx_reads;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        ++stats_.rx_errors;
+        phy_log()->error("{} read: {}", name_, std::strerror(errno));
+      }
       return std::nullopt;
     }
-    refill_rx();
+    const auto len = static_cast<std::size_t>(n);
+    if (len >= slot.size()) {
+      ++stats_.rx_errors;
+      SPDLOG_LOGGER_DEBUG(phy_log(), "{} read: frame longer than {} octets dropped", name_,
+                          slot.size() - 1);
+      continue;
+    }
+    if (offload_ && !accept_vnet(slot.first(len), rx_info_[i])) continue;
+    rx_.next = (i + 1) % rx_.slots;
+    ++stats_.rx_frames;
+    if (!offload_) return Bytes(slot.first(len));
+    last_rx_ = rx_info_[i];
+    return Bytes(slot.first(len)).subspan(VnetHeader::kLen);
   }
-  if (rx_.next == rx_.count) return std::nullopt;
-  const std::size_t i = rx_.next++;
-  ++stats_.rx_frames;
-  Bytes slot = rx_.slot(i).first(rx_.len[i]);
-  if (!offload_) return slot;
-  last_rx_ = rx_info_[i];
-  return slot.subspan(VnetHeader::kLen);
 }
 
-bool TapDevice::accept_vnet(Bytes slot) {
+bool TapDevice::accept_vnet(Bytes slot, RxInfo& info) {
   auto h = VnetHeader::parse(slot);
   if (!h) {
     ++stats_.rx_errors;
@@ -266,39 +280,11 @@ bool TapDevice::accept_vnet(Bytes slot) {
                         wire::to_string(h.error()));
     return false;
   }
-  RxInfo& info = rx_info_[rx_.count];
   info.checksum_unverified = h->checksum_unverified();
   info.superframe = h->superframe();
   if (h->flags & VnetHeader::kNeedsCsum) ++stats_.rx_checksum_partial;
   if (info.superframe) ++stats_.rx_superframes;
   return true;
-}
-
-void TapDevice::refill_rx() {
-  rx_.count = rx_.next = 0;
-  while (rx_.count < rx_.slots) {
-    MutBytes slot = rx_.slot(rx_.count);
-    const ssize_t n = ::read(fd_, slot.data(), slot.size());
-    ++stats_.rx_reads;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        rx_drained_ = rx_.count > 0;
-        return;
-      }
-      ++stats_.rx_errors;
-      phy_log()->error("{} read: {}", name_, std::strerror(errno));
-      return;
-    }
-    if (static_cast<std::size_t>(n) >= slot.size()) {
-      ++stats_.rx_errors;
-      SPDLOG_LOGGER_DEBUG(phy_log(), "{} read: frame longer than {} octets dropped", name_,
-                          slot.size() - 1);
-      continue;
-    }
-    if (offload_ && !accept_vnet(slot.first(static_cast<std::size_t>(n)))) continue;
-    rx_.len[rx_.count++] = static_cast<std::size_t>(n);
-  }
 }
 
 Errno TapDevice::transmit(Bytes frame, Instant now) {

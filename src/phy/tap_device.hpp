@@ -97,7 +97,7 @@ class TapDevice final : public Device {
     std::vector<std::byte> buf;
     std::vector<std::size_t> len;
     std::size_t count = 0;  // slots filled
-    std::size_t next = 0;   // rx: the next slot to hand out
+    std::size_t next = 0;   // rx: the slot the next frame is read into
     void allocate(std::size_t n, std::size_t bytes_each);
     MutBytes slot(std::size_t i) { return MutBytes(buf).subspan(i * stride, stride); }
   };
@@ -105,8 +105,7 @@ class TapDevice final : public Device {
   void open_tun(bool vnet_hdr, bool existed);
   bool enable_offload(unsigned features);
   void configure_link(std::optional<std::size_t> want_mtu);
-  void refill_rx();
-  bool accept_vnet(Bytes slot);
+  bool accept_vnet(Bytes slot, RxInfo& info);
   void write_frame(Bytes frame);
   // One write of `count` pieces totalling `len` octets; true when the kernel took it.
   bool writev_frame(const iovec* iov, int count, std::size_t len);
@@ -117,7 +116,6 @@ class TapDevice final : public Device {
   std::size_t mtu_ = 0;
   bool offload_ = false;
   Batch rx_;
-  bool rx_drained_ = false;      // the batch in rx_ ended in EAGAIN (see receive())
   std::vector<RxInfo> rx_info_;  // per rx slot (offload only)
   RxInfo last_rx_;
   Batch tx_;

@@ -36,7 +36,7 @@ Stack::Stack(phy::Device& device, const StackConfig& config)
 
 Stack::~Stack() = default;
 
-void Stack::poll(Instant now) noexcept {
+std::size_t Stack::poll(Instant now, std::size_t max_frames) noexcept {
   auto& s = *impl_;
   s.now = now;
   if (!s.announced) {
@@ -45,8 +45,9 @@ void Stack::poll(Instant now) noexcept {
   }
   // Bounded work per call (smoltcp's poll doc warns of unbounded ingress loops): at most
   // one device batch, then timers, then the transmit flush.
-  std::size_t budget = s.device.caps().rx_batch;
-  for (std::size_t i = 0; i < budget; ++i) {
+  const std::size_t budget = max_frames != 0 ? max_frames : s.device.caps().rx_batch;
+  std::size_t received = 0;
+  for (; received < budget; ++received) {
     auto frame = s.device.receive(now);
     if (!frame) break;
     s.link.on_frame(*frame, now);
@@ -55,6 +56,7 @@ void Stack::poll(Instant now) noexcept {
   s.ip.poll(now);
   s.tcp.poll(now);
   s.device.flush(now);
+  return received;
 }
 
 std::optional<Instant> Stack::next_deadline() const {

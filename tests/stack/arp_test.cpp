@@ -164,3 +164,19 @@ TEST_CASE("ARP claiming our own address is a conflict, never cached", "[stack][a
   CHECK(p.stack.stats().arp.rx_conflict == 1);
   CHECK(p.stack.neighbors(p.clock.now()).empty());
 }
+
+TEST_CASE("Stack::poll reports the frames it received, one receive batch at most", "[stack]") {
+  ScriptedPeer p;
+  CHECK(p.stack.poll(p.clock.now()) == 0);
+  const Frame f = who_has(kIpB);
+  for (int i = 0; i < 3; ++i) p.dev.inject(Bytes(f));
+  CHECK(p.stack.poll(p.clock.now()) == 3);
+  CHECK(p.dev.take_transmitted().size() == 3);  // three ARP replies
+  CHECK(p.stack.poll(p.clock.now()) == 0);
+  // Beyond one batch, the rest waits for the next poll.
+  const std::size_t batch = p.dev.caps().rx_batch;
+  for (std::size_t i = 0; i < batch + 5; ++i) p.dev.inject(Bytes(f));
+  CHECK(p.stack.poll(p.clock.now()) == batch);
+  CHECK(p.stack.poll(p.clock.now()) == 5);
+  CHECK(p.stack.poll(p.clock.now()) == 0);
+}

@@ -6,9 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "phy/fault_injector.hpp"
-#include "stack/fixture.hpp"
-#include "stack/impl.hpp"
+#include "stack/lossy_transfer.hpp"
 
 using namespace tapir;
 using namespace tapir::test;
@@ -20,17 +18,7 @@ namespace {
 constexpr std::size_t kTransfer = 20u << 20;
 
 const std::vector<std::byte>& pattern() {
-  static const std::vector<std::byte> p = [] {
-    std::vector<std::byte> v(kTransfer);
-    std::uint64_t x = 0x9e3779b97f4a7c15ULL;  // xorshift: no period a shift could hide
-    for (auto& b : v) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      b = static_cast<std::byte>(x);
-    }
-    return v;
-  }();
+  static const std::vector<std::byte> p = xorshift_pattern(kTransfer, 0x9e3779b97f4a7c15ULL);
   return p;
 }
 
@@ -39,111 +27,11 @@ StackConfig with_congestion(StackConfig c, CongestionAlgorithm cc) {
   return c;
 }
 
-struct Direction {
-  int tx_fd = -1;
-  int rx_fd = -1;
-  std::size_t sent = 0;
-  std::size_t received = 0;
-  bool mismatch = false;
-};
-
-struct LossRun {
-  TcpStats a;
-  TcpStats b;
-  phy::FaultStats faults;
-  Duration elapsed{};
-  bool complete = false;
-  bool exact = false;
-};
-
-// Stack A (10.0.0.1) sits behind the fault injector, so its lanes cover both directions:
-// tx is A -> B, rx is B -> A.
-struct LossyPair {
-  ManualClock clock;
-  phy::MemoryWire wire;
-  phy::FaultInjector faults;
-  Stack a;
-  Stack b;
-  SimLoop sim;
-
-  LossyPair(const phy::FaultInjectorConfig& f, CongestionAlgorithm cc)
-      : faults(wire.end_a(), f),
-        a(faults, with_congestion(config_for(kMacA, kIpA), cc)),
-        b(wire.end_b(), with_congestion(config_for(kMacB, kIpB), cc)),
-        sim(clock, {&a, &b},
-            [this] { return wire.end_a().pending() + wire.end_b().pending() > 0; }) {}
-
-  // Moves application data: every sender writes what fits, every receiver reads and
-  // checks all it can. Returns whether any octet moved.
-  bool pump(Direction& d, Stack& tx, Stack& rx) {
-    const auto& p = pattern();
-    bool moved = false;
-    while (d.sent < p.size()) {
-      auto n = tx.sockets().send(d.tx_fd, Bytes(p).subspan(d.sent), 0);
-      if (!n || *n == 0) break;
-      d.sent += *n;
-      moved = true;
-    }
-    std::array<std::byte, 65536> buf;
-    for (;;) {
-      auto n = rx.sockets().recv(d.rx_fd, MutBytes(buf), 0);
-      if (!n || *n == 0) break;
-      if (d.received + *n > p.size() || std::memcmp(buf.data(), p.data() + d.received, *n) != 0) {
-        d.mismatch = true;
-      }
-      d.received += *n;
-      moved = true;
-    }
-    return moved;
-  }
-};
+using LossRun = LossyTransferResult;
 
 LossRun transfer(const phy::FaultInjectorConfig& f, CongestionAlgorithm cc) {
-  LossyPair t(f, cc);
-  int lfd = *t.b.sockets().socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(t.b.sockets().bind(lfd, make_sockaddr(Ipv4Addr::any(), 9)) == Errno::Ok);
-  REQUIRE(t.b.sockets().listen(lfd, 4) == Errno::Ok);
-  int cfd = *t.a.sockets().socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(t.a.sockets().connect(cfd, make_sockaddr(kIpB, 9)) == Errno::InProgress);
-  REQUIRE(t.sim.run_until([&] { return (t.b.sockets().readiness(lfd) & POLLIN) != 0; },
-                          std::chrono::minutes(10)));
-  int sfd = *t.b.sockets().accept(lfd, nullptr);
-  REQUIRE(t.sim.run_until([&] { return (t.a.sockets().readiness(cfd) & POLLOUT) != 0; },
-                          std::chrono::minutes(10)));
-
-  Direction ab{cfd, sfd};
-  Direction ba{sfd, cfd};
-  const Instant start = t.clock.now();
-  const Instant limit = start + std::chrono::hours(6);
-  auto done = [&] { return ab.received == kTransfer && ba.received == kTransfer; };
-  while (!done() && t.clock.now() < limit) {
-    bool moved = t.pump(ab, t.a, t.b);
-    moved = t.pump(ba, t.b, t.a) || moved;
-    t.sim.settle();
-    if (moved) continue;
-    // Nothing moved at this instant: jump to the next deadline of either stack (a
-    // retransmission, a delayed ACK, a held or delayed frame in the injector).
-    auto next = earliest(t.a.next_deadline(), t.b.next_deadline());
-    if (!next) break;
-    t.clock.set(std::max(*next, t.clock.now()));
-  }
-  LossRun r;
-  r.complete = done();
-  r.exact = !ab.mismatch && !ba.mismatch;
-  r.elapsed = t.clock.now() - start;
-  r.a = t.a.stats().tcp;
-  r.b = t.b.stats().tcp;
-  r.faults = t.faults.stats();
-  // Close both ends; after TIME-WAIT nothing is left.
-  CHECK(t.a.sockets().close(cfd) == Errno::Ok);
-  CHECK(t.b.sockets().close(sfd) == Errno::Ok);
-  CHECK(t.b.sockets().close(lfd) == Errno::Ok);
-  t.sim.run_for(std::chrono::minutes(30));
-  CHECK(t.a.impl().tcp.connection_count() == 0);
-  CHECK(t.b.impl().tcp.connection_count() == 0);
-  CHECK(t.a.impl().sockets.impl().ports.size() == 0);
-  CHECK(t.b.impl().sockets.impl().ports.size() == 0);
-  return r;
+  return lossy_transfer(f, with_congestion(config_for(kMacA, kIpA), cc),
+                        with_congestion(config_for(kMacB, kIpB), cc), pattern());
 }
 
 void report(const char* name, std::uint64_t seed, const LossRun& r) {

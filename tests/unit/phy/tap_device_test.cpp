@@ -225,9 +225,9 @@ void check_receive_and_transmit() {
   (void)wait_for(tap, is_udp_to(kPeer2Ip, kPeer2Mac), "UDP datagram to 10.77.0.3's MAC");
   expect(tap.stats().rx_errors == 0 && tap.stats().tx_errors == 0, "no device errors");
 
-  // A batch costs one read(2) per frame plus the one that finds the queue empty: the
-  // receive() after the batch reports its end without a second, empty, read. (However the
-  // kernel spreads the two datagrams over wake-ups, every batch obeys that count.)
+  // Draining the queue costs one read(2) per frame plus the one that finds it empty:
+  // nothing is read ahead and no empty read is repeated. (However the kernel spreads the
+  // two datagrams over wake-ups, every drain obeys that count.)
   send_udp(sock, kPeerIp);
   send_udp(sock, kPeerIp);
   std::uint64_t frames = 0;
@@ -245,7 +245,7 @@ void check_receive_and_transmit() {
     frames += batch;
   }
   expect(frames >= 2, "both datagrams arrived");
-  // The receive() after a batch's end starts a new one, which reads the TAP again.
+  // Every receive() reads the TAP: a frame may have arrived since.
   const std::uint64_t reads_before = tap.stats().rx_reads;
   (void)tap.receive(Instant{});
   expect(tap.stats().rx_reads > reads_before, "a new batch reads the TAP");
