@@ -11,21 +11,9 @@
 #include "phy/fault_injector.hpp"
 #include "stack/fixture.hpp"
 #include "stack/impl.hpp"
+#include "support/pattern.hpp"
 
 namespace tapir::test {
-
-// `n` octets of xorshift output: no period a shifted or repeated segment could hide in.
-inline std::vector<std::byte> xorshift_pattern(std::size_t n, std::uint64_t seed) {
-  std::vector<std::byte> v(n);
-  std::uint64_t x = seed;
-  for (auto& b : v) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    b = static_cast<std::byte>(x);
-  }
-  return v;
-}
 
 struct LossyTransferResult {
   bool complete = false;  // every octet arrived both ways

@@ -13,6 +13,7 @@
 #include "phy/tracer.hpp"
 #include "stack/fixture.hpp"
 #include "stack/impl.hpp"
+#include "support/pattern.hpp"
 #include "support/tso_device.hpp"
 #include "util/checksum.hpp"
 #include "wire/tcp.hpp"
@@ -27,17 +28,7 @@ constexpr std::size_t kMtu = 1500;  // MemoryWire's, on both ends
 constexpr std::size_t kEth = 14;
 constexpr std::size_t kTcpAt = kEth + 20;  // no IP options on TCP datagrams
 
-std::vector<std::byte> pattern(std::size_t n) {
-  std::vector<std::byte> v(n);
-  std::uint32_t x = 2463534242u;  // xorshift32: no period a shifted copy could hide
-  for (auto& b : v) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    b = static_cast<std::byte>(x);
-  }
-  return v;
-}
+std::vector<std::byte> pattern(std::size_t n) { return xorshift_pattern(n, 2463534242u); }
 
 struct PairOptions {
   std::size_t tso_max = kTsoMax;  // what the segmenting device reports
