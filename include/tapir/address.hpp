@@ -23,6 +23,7 @@ struct MacAddr {
   // "02:00:00:aa:bb:cc" (also accepts '-' separators); nullopt on anything else.
   static std::optional<MacAddr> parse(std::string_view s);
   std::string to_string() const;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>
   friend constexpr auto operator<=>(const MacAddr&, const MacAddr&) = default;
 };
 

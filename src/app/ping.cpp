@@ -96,7 +96,7 @@ int cmd_ping(int argc, char** argv) {
     bool all_sent = count && sent_at.size() >= count;
     if (!all_sent && now >= next_send) {
       auto seq = static_cast<std::uint16_t>(sent_at.size() + 1);
-      sent_at.push_back(now);
+      sent_at.emplace_back(now);
       (void)stack.send_ping(host, ident, seq, data, now);
       last_sent = now;
       next_send = now + interval;

@@ -126,7 +126,7 @@ void EthernetLayer::on_arp(Bytes payload, Instant now) {
   // target (the merge flag); add one only if we are the target.
   if (!arp.sender_ip.is_unspecified()) {
     auto waiting = cache_.learn(arp.sender_ip, arp.sender_mac, for_us, now);
-    if (!waiting.empty()) send_pending(arp.sender_mac, std::move(waiting), now);
+    if (!waiting.empty()) send_pending(arp.sender_mac, waiting, now);
   }
   if (!for_us) {
     if (!arp.is_gratuitous()) ++stats_.arp.rx_drop_not_for_us;
@@ -256,7 +256,7 @@ Errno EthernetLayer::send_ipv4_tso(Ipv4Addr next_hop, std::size_t len, phy::GsoI
   return Errno::Ok;
 }
 
-void EthernetLayer::send_pending(MacAddr dst, std::deque<std::vector<std::byte>> datagrams,
+void EthernetLayer::send_pending(MacAddr dst, const std::deque<std::vector<std::byte>>& datagrams,
                                  Instant now) {
   for (const auto& d : datagrams) {
     auto buf = tx_buffer(d.size());

@@ -79,7 +79,7 @@ class EthernetLayer {
   void on_arp(Bytes payload, Instant now);
   void send_arp(const wire::ArpRepr& arp, MacAddr dst, Instant now);
   Errno send_frame(MacAddr dst, wire::EtherType type, std::size_t payload_len, Instant now);
-  void send_pending(MacAddr dst, std::deque<std::vector<std::byte>> datagrams, Instant now);
+  void send_pending(MacAddr dst, const std::deque<std::vector<std::byte>>& datagrams, Instant now);
   void request(const ArpRequestToSend& r, Instant now);
   bool accepts(MacAddr dst) const;
 

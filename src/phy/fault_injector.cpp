@@ -18,7 +18,7 @@ std::uint32_t to_ppm(double pct, const char* what) {
     throw DeviceError(std::string("fault injector: ") + what + " " + std::to_string(pct) +
                       "% is outside 0..100");
   }
-  return static_cast<std::uint32_t>(std::lround(pct * (kPpmScale / 100)));
+  return static_cast<std::uint32_t>(std::lround(pct * (static_cast<double>(kPpmScale) / 100.0)));
 }
 
 // Each direction draws from its own stream, so traffic in one direction never shifts the
@@ -68,19 +68,21 @@ void FaultLane::offer(Bytes frame, Instant now, RxInfo info) {
   if (cfg_.delay > Duration{0}) ++counters_.delayed;
   if (dup) ++counters_.duplicated;
 
-  const int copies = dup ? 2 : 1;
-  for (int i = 0; i < copies; ++i) {
-    std::vector<std::byte> copy = (i + 1 == copies) ? std::move(bytes) : bytes;
-    if (reorder && i == 0 && !held_) {
+  // The first copy (of two with a duplicate) is the one a reorder holds back; the last
+  // takes the buffer itself.
+  auto place = [&](std::vector<std::byte> copy, bool first) {
+    if (reorder && first && !held_) {
       held_ = Pending{due, std::move(copy), info};
       held_until_ = now + cfg_.reorder_hold;
       ++counters_.reordered;
-      continue;
+      return;
     }
     queue_.push_back(Pending{due, std::move(copy), info});
     // The held frame goes out right behind the first frame that overtook it.
     release_held();
-  }
+  };
+  if (dup) place(bytes, true);
+  place(std::move(bytes), !dup);
 }
 
 void FaultLane::corrupt(std::vector<std::byte>& frame) {
