@@ -103,9 +103,9 @@ class UdpEcho final : public Service {
         continue;  // an asynchronous error (ICMP) reported once: go on reading
       }
       if (auto sent = so.sendto(fd, Bytes(buf_).first(*n), 0, &from); !sent) {
-        SPDLOG_LOGGER_DEBUG(&log::get("app"), "echo: reply to {}:{} failed: {}",
-                            sockaddr_addr(from).to_string(), sockaddr_port(from),
-                            to_string(sent.error()));
+        TAPIR_LOG_DEBUG(&log::get("app"), "echo: reply to {}:{} failed: {}",
+                        sockaddr_addr(from).to_string(), sockaddr_port(from),
+                        to_string(sent.error()));
       }
     }
   }

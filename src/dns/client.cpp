@@ -74,13 +74,12 @@ void Client::next_attempt(Instant now) {
     const auto query = encode_query(id_, name_);
     auto n = sockets_.send(fd_, query, 0);
     if (n) {
-      SPDLOG_LOGGER_DEBUG(&logger(), "dns: query {} id={:#06x} to {} (attempt {} of {})", name_,
-                          id_, cfg_.nameserver.to_string(), sent_, cfg_.attempts);
+      TAPIR_LOG_DEBUG(&logger(), "dns: query {} id={:#06x} to {} (attempt {} of {})", name_, id_,
+                      cfg_.nameserver.to_string(), sent_, cfg_.attempts);
       return;
     }
     // A send that fails (the previous attempt's ICMP error, no route) ends this attempt.
-    SPDLOG_LOGGER_DEBUG(&logger(), "dns: query {} attempt {}: {}", name_, sent_,
-                        to_string(n.error()));
+    TAPIR_LOG_DEBUG(&logger(), "dns: query {} attempt {}: {}", name_, sent_, to_string(n.error()));
   }
   // RFC 1035 §7.2: having asked as often as it will, the resolver reports a temporary
   // failure; the name may well exist.
@@ -95,16 +94,15 @@ void Client::step(Instant now) {
       if (n.error() == Errno::Again) break;
       // ECONNREFUSED (the nameserver's port is closed) or an unreachable host: this attempt
       // cannot be answered; the next one goes now.
-      SPDLOG_LOGGER_DEBUG(&logger(), "dns: query {} id={:#06x}: {}", name_, id_,
-                          to_string(n.error()));
+      TAPIR_LOG_DEBUG(&logger(), "dns: query {} id={:#06x}: {}", name_, id_, to_string(n.error()));
       next_attempt(now);
       if (!running()) return;
       continue;
     }
     auto got = read_response(Bytes(buf_).first(*n), id_, name_);
     if (!got) {
-      SPDLOG_LOGGER_DEBUG(&logger(), "dns: drop a datagram that does not answer {} id={:#06x}",
-                          name_, id_);
+      TAPIR_LOG_DEBUG(&logger(), "dns: drop a datagram that does not answer {} id={:#06x}", name_,
+                      id_);
       continue;
     }
     return finish(std::move(*got));
@@ -125,7 +123,7 @@ const Answer& Client::answer() const {
 void Client::finish(Answer a) {
   if (fd_ >= 0) (void)sockets_.close(fd_);
   fd_ = -1;
-  SPDLOG_LOGGER_DEBUG(&logger(), "dns: {} -> {}", name_, to_string(a));
+  TAPIR_LOG_DEBUG(&logger(), "dns: {} -> {}", name_, to_string(a));
   answer_ = std::move(a);
   state_ = State::Done;
 }

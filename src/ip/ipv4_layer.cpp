@@ -68,7 +68,7 @@ void Ipv4Layer::on_ipv4(Bytes bytes, Instant now, bool link_multicast, bool chec
         ++stats_.ipv4.rx_drop_truncated;
         break;
     }
-    SPDLOG_LOGGER_DEBUG(&log_, "drop {}", wire::to_string(view.error()));
+    TAPIR_LOG_DEBUG(&log_, "drop {}", wire::to_string(view.error()));
     return;
   }
   auto repr = Ipv4Repr::parse(*view);
@@ -110,7 +110,7 @@ void Ipv4Layer::deliver(const Datagram& d, Instant now) {
   if (!h) {
     // RFC 1122 §3.2.2.1: protocol unreachable for a transport we do not speak.
     ++stats_.ipv4.rx_drop_unknown_protocol;
-    SPDLOG_LOGGER_DEBUG(&log_, "drop unknown protocol {}", static_cast<int>(d.ip.protocol));
+    TAPIR_LOG_DEBUG(&log_, "drop unknown protocol {}", static_cast<int>(d.ip.protocol));
     icmp_.send_error(wire::icmp_type::kDestUnreachable, wire::icmp_unreach::kProtocol, d, now);
     return;
   }

@@ -41,7 +41,7 @@ void EthernetLayer::on_frame(Bytes frame, Instant now) {
   auto eth = wire::EthernetView::checked(frame);
   if (!eth) {
     ++stats_.eth.rx_drop_truncated;
-    SPDLOG_LOGGER_DEBUG(&log_, "drop truncated frame len={}", frame.size());
+    TAPIR_LOG_DEBUG(&log_, "drop truncated frame len={}", frame.size());
     return;
   }
   // Only a frame the device marks as a coalesced superframe may exceed the MTU, and never
@@ -50,7 +50,7 @@ void EthernetLayer::on_frame(Bytes frame, Instant now) {
   const bool over_mtu = frame.size() > wire::EthernetView::kHeaderLen + mtu_;
   if ((over_mtu && !info.superframe) || frame.size() > max_rx_frame_) {
     ++stats_.eth.rx_drop_oversize;
-    SPDLOG_LOGGER_DEBUG(&log_, "drop oversize frame len={} mtu={}", frame.size(), mtu_);
+    TAPIR_LOG_DEBUG(&log_, "drop oversize frame len={} mtu={}", frame.size(), mtu_);
     return;
   }
   if (info.superframe) ++stats_.eth.rx_superframes;
@@ -77,12 +77,11 @@ void EthernetLayer::on_frame(Bytes frame, Instant now) {
       // DEVIATION: 802.1Q tagged frames are not supported; the TAP carries untagged
       // frames unless a VLAN is configured on the host side.
       ++stats_.eth.rx_drop_vlan;
-      SPDLOG_LOGGER_DEBUG(&log_, "drop vlan-tagged frame");
+      TAPIR_LOG_DEBUG(&log_, "drop vlan-tagged frame");
       return;
     default:
       ++stats_.eth.rx_drop_unknown_ethertype;
-      SPDLOG_LOGGER_DEBUG(&log_, "drop ethertype 0x{:04x}",
-                          static_cast<unsigned>(eth->ethertype()));
+      TAPIR_LOG_DEBUG(&log_, "drop ethertype 0x{:04x}", static_cast<unsigned>(eth->ethertype()));
       return;
   }
 }
@@ -101,7 +100,7 @@ void EthernetLayer::on_arp(Bytes payload, Instant now) {
         ++stats_.arp.rx_drop_malformed;
         break;
     }
-    SPDLOG_LOGGER_DEBUG(&arp_log_, "drop {}", wire::to_string(parsed.error()));
+    TAPIR_LOG_DEBUG(&arp_log_, "drop {}", wire::to_string(parsed.error()));
     return;
   }
   const ArpRepr& arp = *parsed;
@@ -165,7 +164,7 @@ Errno EthernetLayer::send_frame(MacAddr dst, EtherType type, std::size_t payload
   Errno err = dev_.transmit(Bytes(tx_).first(len), now);
   if (err != Errno::Ok) {
     ++stats_.eth.tx_drop_device;
-    SPDLOG_LOGGER_DEBUG(&log_, "device refused frame: {}", to_string(err));
+    TAPIR_LOG_DEBUG(&log_, "device refused frame: {}", to_string(err));
     return err;
   }
   ++stats_.eth.tx_frames;
@@ -248,7 +247,7 @@ Errno EthernetLayer::send_ipv4_tso(Ipv4Addr next_hop, std::size_t len, phy::GsoI
   if (err == Errno::OpNotSupp) return err;
   if (err != Errno::Ok) {
     ++stats_.eth.tx_drop_device;
-    SPDLOG_LOGGER_DEBUG(&log_, "device refused superframe: {}", to_string(err));
+    TAPIR_LOG_DEBUG(&log_, "device refused superframe: {}", to_string(err));
     return err;
   }
   ++stats_.eth.tx_frames;

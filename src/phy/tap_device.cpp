@@ -156,9 +156,9 @@ TapDevice::TapDevice(TapConfig cfg) : name_(std::move(cfg.name)) {
     ::close(fd_);
     throw;
   }
-  SPDLOG_LOGGER_DEBUG(phy_log(), "{} {} (fd {}, mtu {}, rx batch {}, tx batch {}, offload {})",
-                      name_, created_ ? "created" : "attached", fd_, mtu_, rx_.slots, tx_.slots,
-                      offload_ ? "on" : "off");
+  TAPIR_LOG_DEBUG(phy_log(), "{} {} (fd {}, mtu {}, rx batch {}, tx batch {}, offload {})", name_,
+                  created_ ? "created" : "attached", fd_, mtu_, rx_.slots, tx_.slots,
+                  offload_ ? "on" : "off");
 }
 
 TapDevice::~TapDevice() {
@@ -259,8 +259,8 @@ std::optional<Bytes> TapDevice::receive(Instant /*now*/) {
     const auto len = static_cast<std::size_t>(n);
     if (len >= slot.size()) {
       ++stats_.rx_errors;
-      SPDLOG_LOGGER_DEBUG(phy_log(), "{} read: frame longer than {} octets dropped", name_,
-                          slot.size() - 1);
+      TAPIR_LOG_DEBUG(phy_log(), "{} read: frame longer than {} octets dropped", name_,
+                      slot.size() - 1);
       continue;
     }
     if (offload_ && !accept_vnet(slot.first(len), rx_info_[i])) continue;
@@ -276,8 +276,8 @@ bool TapDevice::accept_vnet(Bytes slot, RxInfo& info) {
   auto h = VnetHeader::parse(slot);
   if (!h) {
     ++stats_.rx_errors;
-    SPDLOG_LOGGER_DEBUG(phy_log(), "{} read: virtio-net header {}; frame dropped", name_,
-                        wire::to_string(h.error()));
+    TAPIR_LOG_DEBUG(phy_log(), "{} read: virtio-net header {}; frame dropped", name_,
+                    wire::to_string(h.error()));
     return false;
   }
   info.checksum_unverified = h->checksum_unverified();
@@ -360,7 +360,7 @@ bool TapDevice::writev_frame(const iovec* iov, int count, std::size_t len) {
     // Never block on a full kernel queue: the frame is lost as if on a congested wire.
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
       ++stats_.tx_dropped;
-      SPDLOG_LOGGER_DEBUG(phy_log(), "{} write: {}; frame dropped", name_, std::strerror(errno));
+      TAPIR_LOG_DEBUG(phy_log(), "{} write: {}; frame dropped", name_, std::strerror(errno));
       return false;
     }
     ++stats_.tx_errors;

@@ -61,9 +61,8 @@ Connection::Connection(const TcpConfig& cfg, TcpStats& stats, const FourTuple& i
 void Connection::set_state(TcpState next) {
   // RFC 9293 §3.3.2 Figure 5 plus the §3.10 event text: every edge taken must be legal.
   TAPIR_ASSERT(is_legal_transition(state_, next), "illegal TCP state transition");
-  SPDLOG_LOGGER_DEBUG(&log_, "{}:{} <-> {}:{} {} -> {}", id_.local_addr.to_string(), id_.local_port,
-                      id_.remote_addr.to_string(), id_.remote_port, to_string(state_),
-                      to_string(next));
+  TAPIR_LOG_DEBUG(&log_, "{}:{} <-> {}:{} {} -> {}", id_.local_addr.to_string(), id_.local_port,
+                  id_.remote_addr.to_string(), id_.remote_port, to_string(state_), to_string(next));
   TcpState from = std::exchange(state_, next);
   if (in(next, kSynchronized) && !established_once_) {
     // A simultaneous open closed before its handshake ends goes SYN-RECEIVED -> FIN-WAIT-1

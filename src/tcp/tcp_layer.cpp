@@ -99,8 +99,7 @@ void TcpLayer::on_datagram(const ip::Datagram& d, Instant now) {
     // segment's end is a bad offset (RFC 9293 §3.1).
     ++(d.payload.size() < wire::TcpView::kMinHeaderLen ? stats_.rx_drop_truncated
                                                        : stats_.rx_drop_bad_offset);
-    SPDLOG_LOGGER_DEBUG(&log_, "drop {} from {}", wire::to_string(view.error()),
-                        d.ip.src.to_string());
+    TAPIR_LOG_DEBUG(&log_, "drop {} from {}", wire::to_string(view.error()), d.ip.src.to_string());
     return;
   }
   // RFC 9293 §3.1 (MUST-2, MUST-3): the checksum is always checked, here or by the device
@@ -124,8 +123,7 @@ void TcpLayer::on_datagram(const ip::Datagram& d, Instant now) {
         ++stats_.rx_drop_bad_offset;
         break;
     }
-    SPDLOG_LOGGER_DEBUG(&log_, "drop {} from {}", wire::to_string(seg.error()),
-                        d.ip.src.to_string());
+    TAPIR_LOG_DEBUG(&log_, "drop {} from {}", wire::to_string(seg.error()), d.ip.src.to_string());
     return;
   }
   // RFC 1122 §4.2.3.10: a SYN (or anything) to a broadcast or multicast address is
