@@ -71,7 +71,8 @@ class Sockets {
   Result<std::size_t> send(int fd, Bytes data, int flags);
   Result<std::size_t> sendto(int fd, Bytes data, int flags, const sockaddr_in* to);
   // Returns the octets copied; with MSG_TRUNC on a datagram socket, the datagram's real
-  // length. A TCP socket returns 0 at end of stream.
+  // length, and on a TCP socket the octets discarded (up to buf.size(), nothing copied;
+  // as Linux). A TCP socket returns 0 at end of stream.
   Result<std::size_t> recv(int fd, MutBytes buf, int flags);
   Result<std::size_t> recvfrom(int fd, MutBytes buf, int flags, sockaddr_in* from);
   Errno shutdown(int fd, int how);

@@ -109,7 +109,8 @@ class StreamService final : public Service {
     // not read its echoes is flow-controlled by TCP's window instead of by our memory.
     for (;;) {
       if (kind_ == Kind::Echo && c.off < c.out.size()) return true;
-      auto n = so.recv(fd, MutBytes(buf_), 0);
+      // Discard throws the octets away in the socket layer (MSG_TRUNC): no copy.
+      auto n = so.recv(fd, MutBytes(buf_), kind_ == Kind::Discard ? MSG_TRUNC : 0);
       if (!n) return n.error() == Errno::Again;
       if (*n == 0) return kind_ == Kind::Echo && c.off < c.out.size();  // peer closed
       if (kind_ == Kind::Echo) {

@@ -129,7 +129,9 @@ Result<std::size_t> Sockets::Impl::tcp_recv(Entry& e, MutBytes buf, int flags) {
     return err != Errno::Ok ? err : Errno::NotConn;
   }
   if (buf.empty() && !(flags & MSG_PEEK)) return std::size_t{0};
-  auto r = c.recv(buf, (flags & MSG_PEEK) != 0);
+  // LINUX (tcp(7), MSG_TRUNC since 2.4): the octets are discarded, not copied to `buf`,
+  // whose size still bounds how many; with MSG_PEEK they are only counted.
+  auto r = c.recv(buf, (flags & MSG_PEEK) != 0, (flags & MSG_TRUNC) != 0);
   if (r && *r > 0) tcp.kick(c, now);  // a window update may be due
   return r;
 }

@@ -168,7 +168,7 @@ Result<std::size_t> Connection::send(Bytes data) {
   return n;
 }
 
-Result<std::size_t> Connection::recv(MutBytes out, bool peek) {
+Result<std::size_t> Connection::recv(MutBytes out, bool peek, bool discard) {
   auto& buf = rcv_.output();
   if (buf.empty()) {
     if (error_ != Errno::Ok) return take_error();
@@ -181,12 +181,19 @@ Result<std::size_t> Connection::recv(MutBytes out, bool peek) {
   std::size_t n;
   if (peek) {
     auto s = buf.peek(out.size());
-    std::memcpy(out.data(), s.first.data(), s.first.size());
-    std::memcpy(out.data() + s.first.size(), s.second.data(), s.second.size());
+    if (!discard) {
+      std::memcpy(out.data(), s.first.data(), s.first.size());
+      std::memcpy(out.data() + s.first.size(), s.second.data(), s.second.size());
+    }
     n = s.size();
   } else {
     bool due_before = window_update_due();
-    n = buf.read(out);
+    if (discard) {
+      n = std::min(out.size(), buf.size());
+      buf.consume(n);
+    } else {
+      n = buf.read(out);
+    }
     // RFC 9293 §3.8.6.2.2: tell the peer when reading lets the right edge move by at
     // least min(RCV.BUFF/2, MSS) (receiver SWS avoidance), once, at once.
     if (!due_before && window_update_due() && in(state_, kSynchronized)) ack_now_ = true;

@@ -126,7 +126,7 @@ class Connection {
 
   // User calls (RFC 9293 §3.10.2-§3.10.5).
   Result<std::size_t> send(Bytes data);
-  Result<std::size_t> recv(MutBytes out, bool peek);
+  Result<std::size_t> recv(MutBytes out, bool peek, bool discard = false);
   Errno shutdown_write();  // CLOSE for the sending direction: FIN after queued data
   void shutdown_read() { shut_rd_ = true; }
   // close(): FIN after queued data, or RST if received data was never read (RFC 2525

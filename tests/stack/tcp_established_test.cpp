@@ -170,6 +170,23 @@ TEST_CASE("ESTABLISHED: MSG_PEEK leaves the data in place", "[tcp][socket]") {
   h.finish();
 }
 
+TEST_CASE("ESTABLISHED: MSG_TRUNC discards the data instead of copying it (as Linux)",
+          "[tcp][socket]") {
+  TcpHarness h;
+  int fd = h.established_passive();
+  h.send(data(0, "abcdefghij", h.iss + 1));
+  std::array<std::byte, 4> buf{};
+  // With MSG_PEEK the octets are counted, neither copied nor consumed.
+  CHECK(h.sockets().recv(fd, MutBytes(buf), MSG_PEEK | MSG_TRUNC).value() == 4);
+  CHECK(buf == std::array<std::byte, 4>{});
+  // The buffer's size bounds how many go; none is copied.
+  CHECK(h.sockets().recv(fd, MutBytes(buf), MSG_TRUNC).value() == 4);
+  CHECK(buf == std::array<std::byte, 4>{});
+  CHECK(h.read(fd) == "efghij");
+  CHECK(h.stack().stats().socket.stream_bytes_received == 10);
+  h.finish();
+}
+
 // ---- RST and SYN, with RFC 5961 ----
 
 TEST_CASE("ESTABLISHED: RST at RCV.NXT resets the connection: ECONNRESET",
