@@ -19,9 +19,10 @@ namespace tapir::app {
 struct HttpConfig {
   std::string root = ".";
   std::uint16_t port = 80;
-  std::size_t max_head = 8192;         // request line + fields; more is 431
-  std::size_t max_body = 1024 * 1024;  // request bodies are read and discarded; more is 413
-  std::size_t max_target = 4096;       // longer targets are 414
+  std::size_t max_head = 8192;  // request line + fields; more is 431
+  std::size_t max_body =
+      std::size_t{1024} * 1024;   // request bodies are read and discarded; more is 413
+  std::size_t max_target = 4096;  // longer targets are 414
   std::size_t max_connections = 4096;
 };
 
