@@ -14,7 +14,7 @@ namespace tapir::app {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kChunk = std::size_t{64} * 1024;
 
 std::string html_escape(std::string_view s) {
   std::string out;
@@ -167,24 +167,41 @@ void HttpServer::next_requests(Conn& c) {
   ++stats_.requests;
   if (st == http::ParseStatus::TooLarge) return respond_status(c, 431, true);
   if (st == http::ParseStatus::Bad) return respond_status(c, 400, true);
-  c.in.erase(0, used);
+  // The head, and the body octets already here, leave c.in once the request is answered.
+  c.in.erase(0, answer(c, req, used));
+}
+
+std::size_t HttpServer::answer(Conn& c, const http::Request& req, std::size_t head_len) {
+  std::size_t consumed = head_len;
   // RFC 9112 §6: a body is framed by Content-Length (Transfer-Encoding is not accepted).
-  if (req.header("Transfer-Encoding")) return respond_status(c, 501, true);
+  if (req.header("Transfer-Encoding")) {
+    respond_status(c, 501, true);
+    return consumed;
+  }
   if (auto cl = req.header("Content-Length")) {
     std::uint64_t len = 0;
     auto [p, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), len);
-    if (ec != std::errc{} || p != cl->data() + cl->size()) return respond_status(c, 400, true);
-    if (len > cfg_.max_body) return respond_status(c, 413, true);
-    std::size_t here = std::min<std::size_t>(static_cast<std::size_t>(len), c.in.size());
-    c.in.erase(0, here);
+    if (ec != std::errc{} || p != cl->data() + cl->size()) {
+      respond_status(c, 400, true);
+      return consumed;
+    }
+    if (len > cfg_.max_body) {
+      respond_status(c, 413, true);
+      return consumed;
+    }
+    std::size_t here = std::min<std::size_t>(static_cast<std::size_t>(len), c.in.size() - head_len);
+    consumed += here;
     c.discard_body = static_cast<std::size_t>(len) - here;
   }
   c.close_after = !req.keep_alive();
-  if (req.target.size() > cfg_.max_target) return respond_status(c, 414, true);
-  if (req.method != "GET" && req.method != "HEAD") {
-    return respond_status(c, 405, c.close_after, "Allow: GET, HEAD\r\n");
+  if (req.target.size() > cfg_.max_target) {
+    respond_status(c, 414, true);
+  } else if (req.method != "GET" && req.method != "HEAD") {
+    respond_status(c, 405, c.close_after, "Allow: GET, HEAD\r\n");
+  } else {
+    respond_file(c, req);
   }
-  respond_file(c, req);
+  return consumed;
 }
 
 void HttpServer::finish_head(Conn& c, int status, std::string_view type, std::uint64_t length,

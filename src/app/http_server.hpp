@@ -69,6 +69,9 @@ class HttpServer {
   bool read_in(int fd, Conn& c);
   bool write_out(int fd, Conn& c);
   void next_requests(Conn& c);
+  // Responds to one parsed request whose head is c.in's first `head_len` octets; returns
+  // how many octets of c.in it used (the head, and the body octets already received).
+  std::size_t answer(Conn& c, const http::Request& req, std::size_t head_len);
   void respond_file(Conn& c, const http::Request& req);
   void respond_status(Conn& c, int status, bool close, std::string_view extra_headers = {});
   void finish_head(Conn& c, int status, std::string_view type, std::uint64_t length, bool close,

@@ -160,7 +160,7 @@ std::vector<std::string> start_services(ServiceHost& host, const std::vector<std
     if (it == cat.end()) continue;  // parse_services_flag() has rejected it already
     for (auto& service : make_inet_service(name, options)) {
       for (const auto& where : host.add(std::move(service))) {
-        lines.push_back("tapir: ");
+        lines.emplace_back("tapir: ");
         lines.back().append(name).append(" listening on ").append(where);
       }
     }

@@ -3,6 +3,7 @@
 #include "app/services.hpp"
 #include "app/args.hpp"
 #include "stack/fixture.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace tapir;
 using namespace tapir::test;
@@ -119,4 +120,41 @@ TEST_CASE("services: a port already taken makes the service fail to start", "[st
   CHECK_THROWS_WITH(app::start_services(host, {"echo"}),
                     "echo: cannot start: EADDRINUSE (Address already in use)");
   CHECK(t.b.sockets().table().size() == 1);  // the failed service left nothing open
+}
+
+TEST_CASE("services: http skips a request body that arrives with its head, then answers the next",
+          "[stack][services][http]") {
+  // The head and a body long enough to cover the head's own text, then a second request,
+  // all in one segment: the body is read past by Content-Length (RFC 9112 §6.2), and each
+  // request gets exactly one response.
+  TempDir root;
+  {
+    std::FILE* f = std::fopen(root.file("index.html").c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs("<p>tapir</p>\n", f);
+    std::fclose(f);
+  }
+  TwoStacks t;
+  ServiceHost host(t.b);
+  app::ServiceOptions options;
+  options.http_root = root.path().string();
+  REQUIRE(!app::start_services(host, {"http"}, options).empty());
+  int c = *t.a.sockets().socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(t.a.sockets().connect(c, make_sockaddr(kIpB, 80)) == Errno::InProgress);
+  run(t, host);
+  const std::string body(120, 'b');
+  const std::string requests =
+      "GET /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 120\r\n\r\n" + body +
+      "GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n";
+  REQUIRE(t.a.sockets().send(c, as_bytes(requests), 0).value() == requests.size());
+  run(t, host);
+  const std::string got = recv_string(t.a, c);
+  INFO(got);
+  std::size_t responses = 0;
+  for (auto at = got.find("HTTP/1.1 "); at != std::string::npos;
+       at = got.find("HTTP/1.1 ", at + 1)) {
+    CHECK(got.compare(at, 12, "HTTP/1.1 200") == 0);
+    ++responses;
+  }
+  CHECK(responses == 2);
 }
