@@ -14,6 +14,15 @@ namespace tapir::app {
 namespace fs = std::filesystem;
 
 namespace {
+// A Content-Length value: decimal digits only (RFC 9110 §8.6), nothing else.
+std::optional<std::uint64_t> parse_decimal(std::string_view v) {
+  std::uint64_t n = 0;
+  const char* end = v.data() + v.size();
+  auto [p, ec] = std::from_chars(v.data(), end, n);
+  if (ec != std::errc{} || p != end) return std::nullopt;
+  return n;
+}
+
 constexpr std::size_t kChunk = std::size_t{64} * 1024;
 
 std::string html_escape(std::string_view s) {
@@ -179,12 +188,12 @@ std::size_t HttpServer::answer(Conn& c, const http::Request& req, std::size_t he
     return consumed;
   }
   if (auto cl = req.header("Content-Length")) {
-    std::uint64_t len = 0;
-    auto [p, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), len);
-    if (ec != std::errc{} || p != cl->data() + cl->size()) {
+    const std::optional<std::uint64_t> parsed = parse_decimal(*cl);
+    if (!parsed) {
       respond_status(c, 400, true);
       return consumed;
     }
+    const std::uint64_t len = *parsed;
     if (len > cfg_.max_body) {
       respond_status(c, 413, true);
       return consumed;
