@@ -378,13 +378,18 @@ void Connection::release_idle_buffers(Instant now) {
 std::uint64_t Connection::buffer_usage() const { return sbuf_.end() + rcv_seq_.nxt.raw(); }
 
 void Connection::free_idle_buffers() {
-  for (bool freed : {sbuf_.releasable(), rcv_.releasable()}) {
-    if (!freed) continue;
+  auto counted = [this] {
     ++stats_.buffers_released;
     if (buffer_releases_ < kBufferReleasesAtOnce) ++buffer_releases_;
+  };
+  if (sbuf_.releasable()) {
+    sbuf_.release();
+    counted();
   }
-  if (sbuf_.releasable()) sbuf_.release();
-  if (rcv_.releasable()) rcv_.release();
+  if (rcv_.releasable()) {
+    rcv_.release();
+    counted();
+  }
 }
 
 void Connection::on_timer(Instant now, Emit emit) {
