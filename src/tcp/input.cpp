@@ -548,12 +548,15 @@ void Connection::process_text(const wire::TcpRepr& in_seg, Instant now, Emit emi
   // segment advanced the Acknowledgment Number field" (add_sack_blocks).
   if (r.delivered > 0 || r.stored_out_of_order > 0) sack_after_advance_ = r.delivered > 0;
   const std::uint64_t fresh = end > next_before ? end - std::max(off, next_before) : 0;
+  // The peer's FIN, in order and seen for the first time, is news like fresh data (its ACK
+  // may wait, process_fin); a repeated one is a duplicate.
+  const bool new_fin = seg.flags.fin && !fin_received_ && rcv_.fin_reached();
   if (off > next_before) {
     // RFC 5681 §4.2 / RFC 9293 §3.8.6.3: an out-of-order segment is acknowledged at once;
     // the duplicate ACK drives the peer's fast retransmit.
     ++stats_.rx_ooo_segments;
     ack_now_ = true;
-  } else if (fresh == 0 || r.delivered > fresh || rcv_.pending_bytes() > 0) {
+  } else if ((fresh == 0 && !new_fin) || r.delivered > fresh || rcv_.pending_bytes() > 0) {
     // A duplicate (RFC 9293 §3.10.7.4: acknowledged), or a segment that fills all or part
     // of a gap (RFC 5681 §4.2: "an immediate ACK SHOULD be generated").
     ack_now_ = true;
@@ -576,10 +579,17 @@ void Connection::process_fin(Instant now) {
   // The FIN occupies one sequence number: RCV.NXT advances over it and it is ACKed.
   rcv_seq_.nxt = rcv_seq_.nxt + SeqLen(1);
   rcv_seq_.adv = seq_max(rcv_seq_.adv, rcv_seq_.nxt);
-  ack_now_ = true;
   switch (state_) {
-    case TcpState::SynReceived:
     case TcpState::Established:
+      set_state(TcpState::CloseWait);
+      // RFC 1122 §4.2.3.2: the ACK of a FIN may be delayed like any other. An application
+      // usually closes as soon as it reads end-of-file, and its FIN then carries this ACK:
+      // one segment instead of two (Linux also delays it in CLOSE-WAIT). One owed already
+      // (a gap just filled, a second full segment) still goes at once.
+      if (!ack_now_ && !timers_.delayed_ack.armed())
+        timers_.delayed_ack.arm(now + cfg_.delayed_ack);
+      return;
+    case TcpState::SynReceived:
       set_state(TcpState::CloseWait);
       break;
     case TcpState::FinWait1:
@@ -605,6 +615,7 @@ void Connection::process_fin(Instant now) {
     case TcpState::LastAck:
       break;
   }
+  ack_now_ = true;
 }
 
 void Connection::challenge_ack(Instant now, Emit emit) {

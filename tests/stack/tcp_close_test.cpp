@@ -113,6 +113,62 @@ TEST_CASE("close: the passive side goes CLOSE-WAIT, LAST-ACK, CLOSED",
   h.finish();
 }
 
+TEST_CASE("close: the application's FIN carries the ACK of the peer's FIN",
+          "[tcp][rfc1122-4.2.3.2][rfc9293-3.10.7.4]") {
+  TcpHarness h;
+  int fd = h.established_passive();
+  h.send(seg({.flags = {.psh = true, .ack = true},
+              .seq = kPeerIss + 1,
+              .ack = h.iss + 1,
+              .payload = "last words"}));
+  h.send(seg({.flags = {.fin = true, .ack = true}, .seq = kPeerIss + 11, .ack = h.iss + 1}));
+  // Nothing yet: the data and the FIN are acknowledged by what the application does next.
+  h.expect_nothing();
+  CHECK(h.state(fd) == TcpState::CloseWait);
+  CHECK(h.read(fd) == "last words");
+  CHECK(h.read(fd).empty());
+  REQUIRE(h.close(fd) == Errno::Ok);
+  // One segment where an immediate ACK would have made two: FIN,ACK acknowledging both.
+  h.expect(
+      {.flags = {.fin = true, .ack = true}, .seq = h.iss + 1, .ack = kPeerIss + 12, .at = 0ms});
+  h.expect_nothing();
+  CHECK(h.took(TcpState::CloseWait, TcpState::LastAck));
+  // The delayed-ACK timer went with that segment: nothing more when it would have run out.
+  h.advance(40ms);
+  h.expect_nothing();
+  CHECK(h.tcp_stats().tx_delayed_acks == 0);
+  h.send(seg({.flags = {.ack = true}, .seq = kPeerIss + 12, .ack = h.iss + 2}));
+  CHECK(h.took(TcpState::LastAck, TcpState::Closed));
+  h.finish();
+}
+
+TEST_CASE("close: a FIN that fills a gap is acknowledged at once", "[tcp][rfc5681-4.2]") {
+  TcpHarness h;
+  int fd = h.established_passive();
+  // "world" and the FIN arrive before "hello ": a duplicate ACK at once (out of order)...
+  h.send(seg({.flags = {.fin = true, .ack = true},
+              .seq = kPeerIss + 7,
+              .ack = h.iss + 1,
+              .payload = "world"}));
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 1, .at = 0ms});
+  // ...and the segment that fills the gap is acknowledged at once, FIN included.
+  h.send(seg({.flags = {.ack = true}, .seq = kPeerIss + 1, .ack = h.iss + 1, .payload = "hello "}));
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 13, .at = 0ms});
+  CHECK(h.state(fd) == TcpState::CloseWait);
+  CHECK(h.read(fd) == "hello world");
+  h.finish();
+}
+
+TEST_CASE("close: a repeated FIN in CLOSE-WAIT is acknowledged at once",
+          "[tcp][rfc9293-3.10.7.4]") {
+  TcpHarness h;
+  int fd = h.close_wait();  // the first FIN's ACK went after the delayed-ACK time
+  h.send(seg({.flags = {.fin = true, .ack = true}, .seq = kPeerIss + 1, .ack = h.iss + 1}));
+  h.expect({.flags = {.ack = true}, .seq = h.iss + 1, .ack = kPeerIss + 2, .at = 40ms});
+  CHECK(h.state(fd) == TcpState::CloseWait);
+  h.finish();
+}
+
 TEST_CASE("close: the FIN is retransmitted on timeout in FIN-WAIT-1",
           "[tcp][rfc9293-3.10.4][rfc6298-5]") {
   TcpHarness h;

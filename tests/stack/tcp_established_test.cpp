@@ -153,6 +153,8 @@ TEST_CASE("ESTABLISHED: a bare FIN is taken even into a zero window", "[tcp][rfc
   h.advance(40ms);
   h.expect({.flags = {.ack = true}, .ack = kPeerIss + 1001, .window = 0});
   h.send(seg({.flags = {.fin = true, .ack = true}, .seq = kPeerIss + 1001, .ack = h.iss + 1}));
+  h.expect_nothing();  // its ACK is delayed (RFC 1122 §4.2.3.2), like a data segment's
+  h.advance(40ms);
   h.expect({.flags = {.ack = true}, .ack = kPeerIss + 1002, .window = 0});
   CHECK(h.state(fd) == TcpState::CloseWait);
   CHECK(h.read(fd).size() == 1000);

@@ -160,7 +160,9 @@ TEST_CASE("LISTEN: a FIN on the handshake's ACK goes on to CLOSE-WAIT", "[tcp][r
   TcpHarness h;
   h.syn_received();
   h.send(seg({.flags = {.fin = true, .ack = true}, .seq = kPeerIss + 1, .ack = h.iss + 1}));
-  h.expect({.flags = {.ack = true}, .seq = h.iss + 1, .ack = kPeerIss + 2});
+  h.expect_nothing();  // the ACK of the FIN is delayed (RFC 1122 §4.2.3.2)
+  h.advance(40ms);
+  h.expect({.flags = {.ack = true}, .seq = h.iss + 1, .ack = kPeerIss + 2, .at = 40ms});
   int fd = h.accept(h.listener);
   CHECK(h.state(fd) == TcpState::CloseWait);
   CHECK(h.read(fd).empty());  // end of stream

@@ -104,6 +104,8 @@ TEST_CASE("SYN-SENT: data and FIN riding on the SYN,ACK are taken", "[tcp][rfc92
   h.expect({.flags = {.ack = true}, .seq = h.iss + 1, .ack = kPeerIss + 3});
   CHECK(h.read(fd) == "hi");
   h.send(seg({.flags = {.fin = true, .ack = true}, .seq = kPeerIss + 3, .ack = h.iss + 1}));
+  h.expect_nothing();  // the ACK of the FIN is delayed (RFC 1122 §4.2.3.2)
+  h.advance(40ms);
   h.expect({.flags = {.ack = true}, .ack = kPeerIss + 4});
   CHECK(h.state(fd) == TcpState::CloseWait);
   h.finish();

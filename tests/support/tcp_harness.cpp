@@ -538,6 +538,10 @@ int TcpHarness::fin_wait_2() {
 int TcpHarness::close_wait() {
   established_passive();
   send(seg({.flags = {.fin = true, .ack = true}, .seq = kPeerIss + 1, .ack = iss + 1}));
+  // RFC 1122 §4.2.3.2: the ACK of the FIN is delayed, for the application's own FIN to
+  // carry it; the application here does not close, so it goes when the timer runs out.
+  expect_nothing();
+  advance(stack_.config().tcp.delayed_ack);
   expect({.flags = {.ack = true}, .seq = iss + 1, .ack = kPeerIss + 2});
   return fd;
 }
