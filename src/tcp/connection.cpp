@@ -351,7 +351,7 @@ bool Connection::writable() const {
 std::optional<Instant> Connection::next_deadline() const {
   // An ACK owed now (ack_now_) is due at once: the earliest possible Instant. The layer
   // sends it on its next poll and dispatch() clears the flag, so this never spins.
-  if (ack_now_ && state_ != TcpState::Closed) return Instant{};
+  if ((ack_now_ || ack_after_batch_) && state_ != TcpState::Closed) return Instant{};
   return timers_.next();
 }
 
@@ -393,6 +393,8 @@ void Connection::free_idle_buffers() {
 }
 
 void Connection::on_timer(Instant now, Emit emit) {
+  // The receive batch is over (TcpLayer::poll runs after the frames): the batched ACK is due.
+  if (ack_after_batch_) ack_now_ = true;
   for (auto due = timers_.next_due(now); due; due = timers_.next_due(now)) {
     timers_[*due].disarm();
     switch (*due) {

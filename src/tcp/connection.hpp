@@ -302,6 +302,10 @@ class Connection {
   bool established_once_ = false;
   bool back_to_listen_ = false;
   bool ack_now_ = false;
+  // The every-second-segment ACK, owed once the frames of this poll have all been taken
+  // (next_deadline() makes it due at once, TcpLayer::poll sends it): one ACK per receive
+  // batch instead of one per two segments (process_text).
+  bool ack_after_batch_ = false;
   bool retransmit_pending_ = false;  // fast retransmit / partial ACK: resend at SND.UNA
   bool probing_ = false;             // zero window: the persist timer is running
   bool delayed_ack_fired_ = false;

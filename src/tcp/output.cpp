@@ -83,6 +83,7 @@ wire::TcpRepr Connection::header(SeqNum seq, bool ack, Instant now) {
 
 void Connection::on_ack_sent() {
   ack_now_ = false;
+  ack_after_batch_ = false;
   rx_since_ack_ = 0;
   timers_.delayed_ack.disarm();
   if (delayed_ack_fired_) {

@@ -71,6 +71,58 @@ TEST_CASE("ESTABLISHED: every second full-sized segment is acknowledged at once"
   h.finish();
 }
 
+TEST_CASE(
+    "ESTABLISHED: full-sized segments taken in one poll are acknowledged once, after the batch",
+    "[tcp][rfc5681-4.2][rfc9293-3.8.6.3]") {
+  TcpHarness h;
+  int fd = h.established_passive();
+  // Eight segments waiting at the device together: one ACK for all of them once the poll
+  // has taken them, not one for every second segment (four).
+  std::vector<Frame> batch;
+  for (std::uint32_t i = 0; i < 8; ++i)
+    batch.push_back(data(i * 1460, std::string(1460, 'a'), h.iss + 1));
+  h.send_batch(batch);
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 1 + 8 * 1460, .at = 0ms});
+  h.expect_nothing();
+  CHECK(h.read(fd).size() == 8 * 1460);
+  // A single segment still waits for the delayed-ACK timer.
+  h.send(data(8 * 1460, "x", h.iss + 1));
+  h.expect_nothing();
+  h.advance(40ms);
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 2 + 8 * 1460});
+  h.finish();
+}
+
+TEST_CASE("ESTABLISHED: within a batch, a quarter of the receive buffer is acknowledged at once",
+          "[tcp][rfc5681-4.2]") {
+  TcpHarness h(small_receive_buffer(16 * 1460));  // a quarter: 4 segments
+  h.established_passive();
+  std::vector<Frame> batch;
+  for (std::uint32_t i = 0; i < 6; ++i)
+    batch.push_back(data(i * 1460, std::string(1460, 'a'), h.iss + 1));
+  h.send_batch(batch);
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 1 + 4 * 1460, .at = 0ms});
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 1 + 6 * 1460, .at = 0ms});  // the batch's end
+  h.expect_nothing();
+  h.finish();
+}
+
+TEST_CASE("ESTABLISHED: out-of-order segments in a batch are each acknowledged at once",
+          "[tcp][rfc5681-4.2][rfc9293-3.10.7.4]") {
+  TcpHarness h;
+  h.established_passive();
+  // The second segment is lost: each one after it draws its own duplicate ACK, so that
+  // the peer counts three duplicates for its fast retransmit (RFC 5681 §3.2).
+  h.send_batch({data(0, std::string(1460, 'a'), h.iss + 1),
+                data(2 * 1460, std::string(1460, 'c'), h.iss + 1),
+                data(3 * 1460, std::string(1460, 'd'), h.iss + 1),
+                data(4 * 1460, std::string(1460, 'e'), h.iss + 1)});
+  for (int i = 0; i < 3; ++i) h.expect({.flags = {.ack = true}, .ack = kPeerIss + 1461, .at = 0ms});
+  h.expect_nothing();
+  CHECK(h.tcp_stats().rx_ooo_segments == 3);
+  h.finish();
+}
+
 TEST_CASE("ESTABLISHED: out-of-order data is acknowledged at once, and so is filling the hole",
           "[tcp][rfc5681-4.2][rfc9293-3.10.7.4]") {
   TcpHarness h;

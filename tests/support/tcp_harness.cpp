@@ -243,6 +243,15 @@ void TcpHarness::send(const Frame& f) {
   poll();
 }
 
+void TcpHarness::send_batch(const std::vector<Frame>& frames) {
+  collect();
+  for (const auto& f : frames) {
+    log("-> " + wire::format_frame(Bytes(f), wire::ChecksumMode::Verify) + " (batch)");
+    dev_.inject(Bytes(f));
+  }
+  poll();
+}
+
 void TcpHarness::send(const Frame& f, phy::RxInfo info) {
   collect();
   log("-> " + wire::format_frame(Bytes(f), wire::ChecksumMode::Ignore) +

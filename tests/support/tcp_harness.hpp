@@ -115,6 +115,9 @@ class TcpHarness {
 
   // ---- the wire ----
   void send(const Frame& f);  // the peer sends a frame; the stack polls
+  // The peer's frames all wait at the device, and the stack takes them in one poll (a
+  // receive batch, as a TAP read loop finds a burst).
+  void send_batch(const std::vector<Frame>& frames);
   // The same, as an offloading device would report it (checksum not verified, superframe).
   void send(const Frame& f, phy::RxInfo info);
   void send_raw_ip(Bytes ip_packet);
