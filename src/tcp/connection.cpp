@@ -187,16 +187,17 @@ Result<std::size_t> Connection::recv(MutBytes out, bool peek, bool discard) {
     }
     n = s.size();
   } else {
-    bool due_before = window_update_due();
     if (discard) {
       n = std::min(out.size(), buf.size());
       buf.consume(n);
     } else {
       n = buf.read(out);
     }
-    // RFC 9293 §3.8.6.2.2: tell the peer when reading lets the right edge move by at
-    // least min(RCV.BUFF/2, MSS) (receiver SWS avoidance), once, at once.
-    if (!due_before && window_update_due() && in(state_, kSynchronized)) ack_now_ = true;
+    // A window update the peer may soon need waits for the application's turn, whose reply
+    // would carry it; reopening a zero window goes at once (the peer is stalled, probing).
+    if (window_update_urgent() && in(state_, kSynchronized)) {
+      (rcv_seq_.adv.after(rcv_seq_.nxt) ? ack_soon_ : ack_now_) = true;
+    }
   }
   return n;
 }
@@ -351,7 +352,7 @@ bool Connection::writable() const {
 std::optional<Instant> Connection::next_deadline() const {
   // An ACK owed now (ack_now_) is due at once: the earliest possible Instant. The layer
   // sends it on its next poll and dispatch() clears the flag, so this never spins.
-  if ((ack_now_ || ack_after_batch_) && state_ != TcpState::Closed) return Instant{};
+  if ((ack_now_ || ack_soon_) && state_ != TcpState::Closed) return Instant{};
   return timers_.next();
 }
 
@@ -393,8 +394,8 @@ void Connection::free_idle_buffers() {
 }
 
 void Connection::on_timer(Instant now, Emit emit) {
-  // The receive batch is over (TcpLayer::poll runs after the frames): the batched ACK is due.
-  if (ack_after_batch_) ack_now_ = true;
+  // TcpLayer::poll runs after the frames and after the application's last turn.
+  if (ack_soon_) ack_now_ = true;
   for (auto due = timers_.next_due(now); due; due = timers_.next_due(now)) {
     timers_[*due].disarm();
     switch (*due) {

@@ -248,6 +248,7 @@ class Connection {
   std::uint16_t advertise_window();
   std::uint32_t rcv_edge_gain() const;
   bool window_update_due() const;
+  bool window_update_urgent() const;
   std::uint32_t rcv_wnd() const;
   std::uint64_t data_off(SeqNum s) const;
   SeqNum seq_of(std::uint64_t data_offset) const {
@@ -302,10 +303,11 @@ class Connection {
   bool established_once_ = false;
   bool back_to_listen_ = false;
   bool ack_now_ = false;
-  // The every-second-segment ACK, owed once the frames of this poll have all been taken
-  // (next_deadline() makes it due at once, TcpLayer::poll sends it): one ACK per receive
-  // batch instead of one per two segments (process_text).
-  bool ack_after_batch_ = false;
+  // An ACK owed once the work in hand is done: the frames of this poll (the every-second-
+  // segment ACK, process_text: one per receive batch), or the application's turn (a window
+  // update after a read, recv: its reply would carry it). next_deadline() makes it due at
+  // once and TcpLayer::poll sends it, unless a segment has carried it first.
+  bool ack_soon_ = false;
   bool retransmit_pending_ = false;  // fast retransmit / partial ACK: resend at SND.UNA
   bool probing_ = false;             // zero window: the persist timer is running
   bool delayed_ack_fired_ = false;

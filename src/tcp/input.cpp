@@ -573,7 +573,7 @@ void Connection::process_text(const wire::TcpRepr& in_seg, Instant now, Emit emi
     if (rx_since_ack_ >= std::max<std::uint64_t>(two_segments, rcv_.output().capacity() / 4)) {
       ack_now_ = true;
     } else if (rx_since_ack_ >= two_segments) {
-      ack_after_batch_ = true;
+      ack_soon_ = true;
     } else if (!timers_.delayed_ack.armed()) {
       timers_.delayed_ack.arm(now + cfg_.delayed_ack);
     }

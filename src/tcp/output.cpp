@@ -48,6 +48,22 @@ bool Connection::window_update_due() const {
   return rcv_edge_gain() >= std::max<std::uint32_t>(threshold, 1);
 }
 
+bool Connection::window_update_urgent() const {
+  // RFC 9293 §3.8.6.2.2 says how far the right edge may move (window_update_due); when a
+  // read should announce it by an ACK of its own is the receiver's choice. LINUX
+  // (tcp_cleanup_rbuf): at once when the window the peer knows is at most half the largest
+  // one and the update at least doubles it, since the peer may soon be held back
+  // (a zero window always qualifies). Otherwise the next ACK carries it: a sender with
+  // that much window left keeps sending, and its data draws ACKs. A stream read in every
+  // round used to send one window update per round besides the ACKs of its data.
+  if (!window_update_due()) return false;
+  const std::uint32_t known =
+      rcv_seq_.adv.after(rcv_seq_.nxt) ? (rcv_seq_.adv - rcv_seq_.nxt).value : 0;
+  const std::uint64_t largest =
+      std::min<std::uint64_t>(rcv_.output().capacity(), std::uint64_t{65535} << neg_.rcv_shift);
+  return 2 * std::uint64_t{known} <= largest && rcv_edge_gain() >= known;
+}
+
 std::uint16_t Connection::advertise_window() {
   // RFC 9293 §3.8.6: the window should not shrink, so RCV.ADV never moves left.
   if (window_update_due()) rcv_seq_.adv = rcv_seq_.adv + SeqLen(rcv_edge_gain());
@@ -83,7 +99,7 @@ wire::TcpRepr Connection::header(SeqNum seq, bool ack, Instant now) {
 
 void Connection::on_ack_sent() {
   ack_now_ = false;
-  ack_after_batch_ = false;
+  ack_soon_ = false;
   rx_since_ack_ = 0;
   timers_.delayed_ack.disarm();
   if (delayed_ack_fired_) {

@@ -198,6 +198,63 @@ TEST_CASE("ESTABLISHED: a full receive buffer advertises a zero window, probes g
   h.finish();
 }
 
+TEST_CASE("ESTABLISHED: a window update the peer may soon need rides on the reply",
+          "[tcp][rfc9293-3.8.6.2.2]") {
+  TcpHarness h(small_receive_buffer(10000));
+  int fd = established_with_window(h, 65535);
+  // Every second full-sized segment is acknowledged at once.
+  for (std::uint32_t off = 0; off < 4 * 1460; off += 1460)
+    h.send(data(off, std::string(1460, 'a'), h.iss + 1));
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 2921, .window = 7080});
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 5841, .window = 4160});
+  // The peer knows 4160 octets of window, less than half the buffer; reading everything
+  // would give it 10000. That update waits for what the application does next...
+  CHECK(h.read(fd).size() == 5840);
+  h.expect_nothing();
+  // ...and its reply carries it: one segment, not an ACK and then the data.
+  REQUIRE(h.write(fd, "reply"));
+  h.expect({.flags = {.psh = true, .ack = true},
+            .ack = kPeerIss + 5841,
+            .window = 10000,
+            .payload = "reply"});
+  h.expect_nothing();
+  h.finish();
+}
+
+TEST_CASE("ESTABLISHED: with no reply, the window update goes at the next poll",
+          "[tcp][rfc9293-3.8.6.2.2]") {
+  TcpHarness h(small_receive_buffer(10000));
+  int fd = established_with_window(h, 65535);
+  for (std::uint32_t off = 0; off < 4 * 1460; off += 1460)
+    h.send(data(off, std::string(1460, 'a'), h.iss + 1));
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 2921, .window = 7080});
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 5841, .window = 4160});
+  CHECK(h.read(fd).size() == 5840);
+  h.expect_nothing();
+  h.advance(1ms);  // the event loop's next round: due at once
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 5841, .window = 10000, .at = 0ms});
+  h.finish();
+}
+
+TEST_CASE("ESTABLISHED: a read that leaves the peer more than half the window sends nothing",
+          "[tcp][rfc9293-3.8.6.2.2]") {
+  TcpHarness h(small_receive_buffer(10000));
+  int fd = established_with_window(h, 65535);
+  h.send(data(0, std::string(1000, 'a'), h.iss + 1));
+  h.send(data(1000, std::string(1000, 'b'), h.iss + 1));
+  h.advance(40ms);
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 2001, .window = 8000});
+  // 8000 of 10000 is still open: the peer is not held back, and the larger window goes
+  // with the next ACK there is reason to send.
+  CHECK(h.read(fd).size() == 2000);
+  h.advance(1s);
+  h.expect_nothing();
+  h.send(data(2000, "c", h.iss + 1));
+  h.advance(40ms);
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 2002, .window = 9999});
+  h.finish();
+}
+
 TEST_CASE("ESTABLISHED: a bare FIN is taken even into a zero window", "[tcp][rfc9293-3.10.7.4]") {
   TcpHarness h(small_receive_buffer(1000));
   int fd = established_with_window(h, 65535);
