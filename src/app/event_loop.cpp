@@ -47,8 +47,11 @@ int EventLoop::run() {
     const std::size_t budget = pacing.budget();
     const std::size_t received = stack_.poll(now, budget);
     pacing.update(budget, received);
-    std::optional<Instant> deadline = stack_.next_deadline();
-    if (tick_) deadline = earliest(deadline, tick_(clock_.now()));
+    // The tick first: what the services do (a write arms a retransmission timer, a read
+    // may owe the peer a window update at once) moves the stack's next deadline, and the
+    // wait below must honour it.
+    std::optional<Instant> deadline = tick_ ? tick_(clock_.now()) : std::nullopt;
+    deadline = earliest(deadline, stack_.next_deadline());
     if (stopping_) break;
     // A frame came in: more are likely (the peer answers what was just sent, a stream keeps
     // coming), so read the device again before asking ppoll(2), which would only return at
