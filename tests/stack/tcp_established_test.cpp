@@ -37,6 +37,22 @@ Frame data(std::uint32_t off, std::string payload, std::uint32_t ack) {
               .payload = std::move(payload)});
 }
 
+// A 10000-octet receive buffer takes four full segments (every second one acknowledged at
+// once) and leaves the peer 4160 octets of window, less than half; then the application
+// reads all 5840, which would give the peer 10000. Nothing is sent yet: that update waits
+// for what the application does next.
+int read_with_4160_known(TcpHarness& h) {
+  int fd = established_with_window(h, 65535);
+  for (std::uint32_t off = 0; off < 4 * 1460; off += 1460) {
+    h.send(data(off, std::string(1460, 'a'), h.iss + 1));
+  }
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 2921, .window = 7080});
+  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 5841, .window = 4160});
+  CHECK(h.read(fd).size() == 5840);
+  h.expect_nothing();
+  return fd;
+}
+
 }  // namespace
 
 // ---- Receiving, and when to acknowledge ----
@@ -201,16 +217,7 @@ TEST_CASE("ESTABLISHED: a full receive buffer advertises a zero window, probes g
 TEST_CASE("ESTABLISHED: a window update the peer may soon need rides on the reply",
           "[tcp][rfc9293-3.8.6.2.2]") {
   TcpHarness h(small_receive_buffer(10000));
-  int fd = established_with_window(h, 65535);
-  // Every second full-sized segment is acknowledged at once.
-  for (std::uint32_t off = 0; off < 4 * 1460; off += 1460)
-    h.send(data(off, std::string(1460, 'a'), h.iss + 1));
-  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 2921, .window = 7080});
-  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 5841, .window = 4160});
-  // The peer knows 4160 octets of window, less than half the buffer; reading everything
-  // would give it 10000. That update waits for what the application does next...
-  CHECK(h.read(fd).size() == 5840);
-  h.expect_nothing();
+  int fd = read_with_4160_known(h);
   // ...and its reply carries it: one segment, not an ACK and then the data.
   REQUIRE(h.write(fd, "reply"));
   h.expect({.flags = {.psh = true, .ack = true},
@@ -224,13 +231,7 @@ TEST_CASE("ESTABLISHED: a window update the peer may soon need rides on the repl
 TEST_CASE("ESTABLISHED: with no reply, the window update goes at the next poll",
           "[tcp][rfc9293-3.8.6.2.2]") {
   TcpHarness h(small_receive_buffer(10000));
-  int fd = established_with_window(h, 65535);
-  for (std::uint32_t off = 0; off < 4 * 1460; off += 1460)
-    h.send(data(off, std::string(1460, 'a'), h.iss + 1));
-  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 2921, .window = 7080});
-  h.expect({.flags = {.ack = true}, .ack = kPeerIss + 5841, .window = 4160});
-  CHECK(h.read(fd).size() == 5840);
-  h.expect_nothing();
+  read_with_4160_known(h);
   h.advance(1ms);  // the event loop's next round: due at once
   h.expect({.flags = {.ack = true}, .ack = kPeerIss + 5841, .window = 10000, .at = 0ms});
   h.finish();
