@@ -49,13 +49,14 @@ bool Connection::window_update_due() const {
 }
 
 bool Connection::window_update_urgent() const {
-  // RFC 9293 §3.8.6.2.2 says how far the right edge may move (window_update_due); when a
-  // read should announce it by an ACK of its own is the receiver's choice. LINUX
-  // (tcp_cleanup_rbuf): at once when the window the peer knows is at most half the largest
-  // one and the update at least doubles it, since the peer may soon be held back
-  // (a zero window always qualifies). Otherwise the next ACK carries it: a sender with
-  // that much window left keeps sending, and its data draws ACKs. A stream read in every
-  // round used to send one window update per round besides the ACKs of its data.
+  // RFC 9293 §3.8.6.2.2 says how far the right edge may move (window_update_due); whether a
+  // read should announce it by an ACK of its own is the receiver's choice. As LINUX
+  // (tcp_cleanup_rbuf): only when the window the peer knows is at most half the largest
+  // one and the update at least doubles it, since the peer may soon be held back (a zero
+  // window always qualifies; Connection::recv decides how soon). Otherwise the next ACK
+  // carries it: a sender with that much window left keeps sending, and its data draws
+  // ACKs. A stream read every round used to send a window update per round besides the
+  // ACKs of its data.
   if (!window_update_due()) return false;
   const std::uint32_t known =
       rcv_seq_.adv.after(rcv_seq_.nxt) ? (rcv_seq_.adv - rcv_seq_.nxt).value : 0;
