@@ -247,6 +247,12 @@ class Connection {
   std::size_t max_payload() const;
   std::uint16_t advertise_window();
   std::uint32_t rcv_edge_gain() const;
+  // RCV.WND as last advertised: RCV.ADV - RCV.NXT, the window the peer knows.
+  std::uint32_t advertised_window() const {
+    return rcv_seq_.adv.after(rcv_seq_.nxt) ? (rcv_seq_.adv - rcv_seq_.nxt).value : 0;
+  }
+  // RFC 7323 §2.2/§2.3: the largest window the 16-bit field carries with our shift.
+  std::uint64_t max_window() const { return std::uint64_t{65535} << neg_.rcv_shift; }
   bool window_update_due() const;
   bool window_update_urgent() const;
   std::uint32_t rcv_wnd() const;

@@ -187,7 +187,7 @@ Connection::Next Connection::check_sequence(const wire::TcpRepr& seg, Instant no
   std::uint32_t len = seg_len(seg);
   // RCV.WND as last advertised: the right edge never moves left, so it is never behind
   // RCV.NXT (process_text trims what lies beyond it).
-  std::uint32_t wnd = rcv_seq_.adv.after(rcv_seq_.nxt) ? (rcv_seq_.adv - rcv_seq_.nxt).value : 0;
+  std::uint32_t wnd = advertised_window();
   // RFC 9293 §3.10.7.4 table: the four cases of SEG.LEN and RCV.WND.
   bool ok;
   if (len == 0) {
@@ -548,8 +548,8 @@ void Connection::process_text(const wire::TcpRepr& in_seg, Instant now, Emit emi
   // segment advanced the Acknowledgment Number field" (add_sack_blocks).
   if (r.delivered > 0 || r.stored_out_of_order > 0) sack_after_advance_ = r.delivered > 0;
   const std::uint64_t fresh = end > next_before ? end - std::max(off, next_before) : 0;
-  // The peer's FIN, in order and seen for the first time, is news like fresh data (its ACK
-  // may wait, process_fin); a repeated one is a duplicate.
+  // The peer's FIN, in order and seen for the first time, is news like fresh data: its ACK
+  // may be delayed (process_fin); a repeated one is a duplicate, acknowledged at once.
   const bool new_fin = seg.flags.fin && !fin_received_ && rcv_.fin_reached();
   if (off > next_before) {
     // RFC 5681 §4.2 / RFC 9293 §3.8.6.3: an out-of-order segment is acknowledged at once;
@@ -590,12 +590,11 @@ void Connection::process_fin(Instant now) {
   switch (state_) {
     case TcpState::Established:
       set_state(TcpState::CloseWait);
-      // RFC 1122 §4.2.3.2: the ACK of a FIN may be delayed like any other. An application
-      // usually closes as soon as it reads end-of-file, and its FIN then carries this ACK:
-      // one segment instead of two (Linux also delays it in CLOSE-WAIT). One owed already
-      // (a gap just filled, a second full segment) still goes at once.
-      if (!ack_now_ && !timers_.delayed_ack.armed())
-        timers_.delayed_ack.arm(now + cfg_.delayed_ack);
+      // RFC 1122 §4.2.3.2: the ACK of a FIN may be delayed like any other, and process_text
+      // has decided it as for fresh data (a new FIN alone arms the delayed-ACK timer; a gap
+      // filled or a second full segment still ACKs at once). An application usually closes
+      // as soon as it reads end-of-file, and its FIN then carries this ACK: one segment
+      // instead of two (Linux also delays it in CLOSE-WAIT).
       return;
     case TcpState::SynReceived:
       set_state(TcpState::CloseWait);

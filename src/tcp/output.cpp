@@ -33,8 +33,8 @@ std::uint32_t Connection::rcv_wnd() const {
 std::uint32_t Connection::rcv_edge_gain() const {
   // RFC 7323 §2.2/§2.3: the largest window the 16-bit field can carry with our shift
   // (65535 without scaling) bounds the edge, so we never accept more than we announced.
-  std::uint32_t avail = static_cast<std::uint32_t>(
-      std::min<std::uint64_t>(rcv_wnd(), std::uint64_t{65535} << neg_.rcv_shift));
+  std::uint32_t avail =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(rcv_wnd(), max_window()));
   SeqNum edge = rcv_seq_.nxt + SeqLen(avail);
   return edge.after(rcv_seq_.adv) ? (edge - rcv_seq_.adv).value : 0;
 }
@@ -58,17 +58,15 @@ bool Connection::window_update_urgent() const {
   // ACKs. A stream read every round used to send a window update per round besides the
   // ACKs of its data.
   if (!window_update_due()) return false;
-  const std::uint32_t known =
-      rcv_seq_.adv.after(rcv_seq_.nxt) ? (rcv_seq_.adv - rcv_seq_.nxt).value : 0;
-  const std::uint64_t largest =
-      std::min<std::uint64_t>(rcv_.output().capacity(), std::uint64_t{65535} << neg_.rcv_shift);
+  const std::uint32_t known = advertised_window();
+  const std::uint64_t largest = std::min<std::uint64_t>(rcv_.output().capacity(), max_window());
   return 2 * std::uint64_t{known} <= largest && rcv_edge_gain() >= known;
 }
 
 std::uint16_t Connection::advertise_window() {
   // RFC 9293 §3.8.6: the window should not shrink, so RCV.ADV never moves left.
   if (window_update_due()) rcv_seq_.adv = rcv_seq_.adv + SeqLen(rcv_edge_gain());
-  std::uint32_t wnd = rcv_seq_.adv.after(rcv_seq_.nxt) ? (rcv_seq_.adv - rcv_seq_.nxt).value : 0;
+  std::uint32_t wnd = advertised_window();
   // RFC 7323 §2.4: the field carries the window shifted right by Rcv.Wind.Shift, so the
   // peer sees it rounded down and it may appear to retract by less than 2^Rcv.Wind.Shift
   // (RFC 7323 Appendix F). RCV.ADV keeps the edge we promised, so data the peer sent

@@ -236,17 +236,15 @@ void TcpHarness::poll() {
   }
 }
 
-void TcpHarness::send(const Frame& f) {
-  collect();
-  log("-> " + wire::format_frame(Bytes(f), wire::ChecksumMode::Verify));
-  dev_.inject(Bytes(f));
-  poll();
-}
+void TcpHarness::send(const Frame& f) { send_frames(std::span(&f, 1)); }
 
-void TcpHarness::send_batch(const std::vector<Frame>& frames) {
+void TcpHarness::send_batch(const std::vector<Frame>& frames) { send_frames(frames); }
+
+void TcpHarness::send_frames(std::span<const Frame> frames) {
   collect();
   for (const auto& f : frames) {
-    log("-> " + wire::format_frame(Bytes(f), wire::ChecksumMode::Verify) + " (batch)");
+    log("-> " + wire::format_frame(Bytes(f), wire::ChecksumMode::Verify) +
+        (frames.size() > 1 ? " (batch)" : ""));
     dev_.inject(Bytes(f));
   }
   poll();

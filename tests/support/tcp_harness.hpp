@@ -20,6 +20,7 @@
 
 #include <deque>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -185,6 +186,7 @@ class TcpHarness {
   void finish();
 
  private:
+  void send_frames(std::span<const Frame> frames);  // all injected, then one poll
   void poll();
   void collect();
   void log(std::string line);
