@@ -38,12 +38,16 @@ class Call {
   Sockets& so() { return rt_.stack.sockets(); }
   // Waits for a change; false once `deadline` has passed.
   bool wait(const std::optional<SteadyTime>& deadline) {
+    ++rt_.waiters;
+    bool in_time = true;
     if (!deadline) {
       rt_.cv.wait(lk_);
-      return true;
+    } else {
+      in_time = rt_.cv.wait_until(lk_, *deadline) == std::cv_status::no_timeout ||
+                std::chrono::steady_clock::now() < *deadline;
     }
-    return rt_.cv.wait_until(lk_, *deadline) == std::cv_status::no_timeout ||
-           std::chrono::steady_clock::now() < *deadline;
+    --rt_.waiters;
+    return in_time;
   }
   std::uint64_t closes(int fd) const { return rt_.closes(fd); }
   Runtime::Impl& rt() { return rt_; }

@@ -33,10 +33,13 @@ struct Runtime::Impl {
   std::unique_ptr<phy::Device> owned;
   phy::Device& device;
   SteadyClock clock;
-  std::mutex mu;  // guards stack and close_count
+  std::mutex mu;  // guards stack, close_count and waiters
   std::condition_variable cv;
   Stack stack;
   std::unordered_map<int, std::uint64_t> close_count;
+  // How many application threads are blocked in a facade call right now (inside
+  // cv.wait, the mutex released). Lets a test know a call has really blocked.
+  std::size_t waiters = 0;
   int event_fd = -1;
   std::atomic<bool> stopping{false};
   std::thread loop;

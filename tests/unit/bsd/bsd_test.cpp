@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/runtime.hpp"
 #include "pair.hpp"
 
 using namespace tapir;
@@ -34,6 +35,12 @@ bool try_set_rcvtimeo(int fd, milliseconds ms) {
 }
 
 void set_rcvtimeo(int fd, milliseconds ms) { REQUIRE(try_set_rcvtimeo(fd, ms)); }
+
+// How many threads are blocked in a facade call on `rt` (waiting, its mutex released).
+std::size_t blocked_threads(Runtime& rt) {
+  std::lock_guard lk(rt.impl().mu);
+  return rt.impl().waiters;
+}
 
 // An echo server on B:7 in its own thread, answering `count` datagrams.
 std::thread echo_server(Runtime& rt, int count) {
@@ -82,6 +89,7 @@ TEST_CASE("bsd: many threads on two runtimes exchange datagrams concurrently",
   auto server = echo_server(p.b, kClients * kEach);
   std::atomic<int> echoed{0};
   std::vector<std::thread> clients;
+  clients.reserve(kClients);
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
       bsd::ScopedUse use(p.a);
@@ -258,14 +266,20 @@ TEST_CASE("bsd: a blocked recv sees EBADF even when its number is reused meanwhi
   int fd = udp_bound(6001);
   set_rcvtimeo(fd, milliseconds(900));
   std::atomic<int> err{0};
-  std::atomic<bool> entered{false};
+  std::atomic<bool> returned{false};
   std::thread blocked([&] {
     bsd::ScopedUse use_a(p.a);
     char buf[8];
-    entered = true;
     if (bsd::recv(fd, buf, sizeof buf, 0) < 0) err = errno;
+    returned = true;
   });
-  while (!entered) std::this_thread::yield();
+  // Close only once recv is really blocked: closed and reused before recv began, the
+  // number would name the new socket, and recv would rightly wait on that one instead.
+  while (blocked_threads(p.a) == 0 && !returned) std::this_thread::yield();
+  if (returned) {
+    blocked.join();
+    FAIL("recv returned without blocking, errno " << err);
+  }
   REQUIRE(bsd::close(fd) == 0);
   int reused = bsd::socket(AF_INET, SOCK_DGRAM, 0);
   blocked.join();

@@ -9,6 +9,7 @@
 
 #include "pair.hpp"
 #include "support/dns_answers.hpp"
+#include "support/temp_dir.hpp"
 #include "tapir/resolver.hpp"
 #include "wire/dns.hpp"
 
@@ -74,15 +75,16 @@ ResolverConfig dns_config(Duration timeout = milliseconds(300), int attempts = 2
 }  // namespace
 
 TEST_CASE("resolver: numeric names, localhost and a hosts file need no DNS", "[bsd][resolver]") {
-  auto path = std::filesystem::temp_directory_path() / "tapir-resolver-test-hosts";
+  TempDir dir("tapir-resolver");  // its own file: parallel runs must not share one
+  auto path = dir.file("hosts");
   {
     std::ofstream f(path);
     f << "# comment\n10.0.0.7   printer  lp  # trailing\n::1 ip6-localhost\n\n10.0.0.8 Scanner\n";
   }
   ResolverConfig cfg;
-  cfg.hosts_path = path.string();
+  cfg.hosts_path = path;
   Resolver r(cfg);
-  std::filesystem::remove(path);
+  std::filesystem::remove(path);  // read once, at construction
   CHECK(r.resolve("10.1.2.3").value() == std::vector<Ipv4Addr>{Ipv4Addr::from_octets(10, 1, 2, 3)});
   CHECK(r.resolve("localhost").value() ==
         std::vector<Ipv4Addr>{Ipv4Addr::from_octets(127, 0, 0, 1)});
