@@ -243,15 +243,20 @@ TEST_CASE("bsd: close from another thread wakes a blocked recv with EBADF",
   int fd = udp_bound(6000);
   std::atomic<int> result{0};
   std::atomic<int> err{0};
+  std::atomic<bool> returned{false};
   std::thread blocked([&] {
     bsd::ScopedUse use_a(p.a);
     char buf[8];
     result = static_cast<int>(bsd::recv(fd, buf, sizeof buf, 0));  // no timeout: for ever
     err = errno;
+    returned = true;
   });
-  // Wait until the reader is blocked inside recv: poll() from here cannot tell, so the
-  // closing thread simply closes; whether recv has started or not, it must see EBADF.
-  REQUIRE(bsd::close(fd) == 0);
+  while (blocked_threads(p.a) == 0 && !returned) std::this_thread::yield();
+  if (returned) {
+    blocked.join();
+    FAIL("recv returned without blocking, errno " << err);
+  }
+  REQUIRE(bsd::close(fd) == 0);  // the reader is inside recv, waiting
   blocked.join();
   CHECK(result == -1);
   CHECK(err == EBADF);
