@@ -31,7 +31,6 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -84,11 +83,17 @@ class Runtime {
 // mutex for both ends, since each end's transmit writes the other's queue), and each
 // frame transmitted wakes the peer's runtime. This is how MemoryWire delivery wakes the
 // peer (see Runtime).
+//
+// The peer is woken under `wire_mutex`, so once stop_waking() has returned no thread is
+// still waking it: call it on both ends before either runtime is destroyed, since the
+// other runtime's loop may transmit (a retransmission, an ARP reply) until it stops.
 class LockedDevice final : public phy::Device {
  public:
   LockedDevice(phy::Device& inner, std::mutex& wire_mutex) : inner_(inner), mutex_(wire_mutex) {}
   // The runtime to wake after each transmitted frame (the one owning the other end).
-  void wake_on_transmit(Runtime& peer) { peer_.store(&peer); }
+  void wake_on_transmit(Runtime& peer);
+  // Wakes no one any more; returns once no transmit is waking the peer.
+  void stop_waking();
 
   phy::DeviceCaps caps() const override;
   std::optional<Bytes> receive(Instant now) override;
@@ -99,7 +104,7 @@ class LockedDevice final : public phy::Device {
  private:
   phy::Device& inner_;
   std::mutex& mutex_;
-  std::atomic<Runtime*> peer_{nullptr};
+  Runtime* peer_ = nullptr;       // guarded by mutex_
   std::vector<std::byte> frame_;  // the frame last received, copied out under the lock
 };
 

@@ -124,15 +124,22 @@ std::optional<Bytes> LockedDevice::receive(Instant now) {
   return Bytes(frame_);
 }
 
+void LockedDevice::wake_on_transmit(Runtime& peer) {
+  std::lock_guard lk(mutex_);
+  peer_ = &peer;
+}
+
+void LockedDevice::stop_waking() {
+  std::lock_guard lk(mutex_);
+  peer_ = nullptr;
+}
+
 Errno LockedDevice::transmit(Bytes frame, Instant now) {
-  Errno err;
-  {
-    std::lock_guard lk(mutex_);
-    err = inner_.transmit(frame, now);
-  }
-  if (err == Errno::Ok) {
-    if (auto* peer = peer_.load()) peer->wake();
-  }
+  std::lock_guard lk(mutex_);
+  Errno err = inner_.transmit(frame, now);
+  // Woken under the lock (an eventfd write, which never blocks), so that stop_waking()
+  // cannot return while a wake of a runtime about to be destroyed is under way.
+  if (err == Errno::Ok && peer_) peer_->wake();
   return err;
 }
 

@@ -35,6 +35,13 @@ struct RuntimePair {
     dev_a.wake_on_transmit(b);
     dev_b.wake_on_transmit(a);
   }
+  // b is destroyed first, while a's loop may still transmit and so wake b.
+  ~RuntimePair() {
+    dev_a.stop_waking();
+    dev_b.stop_waking();
+  }
+  RuntimePair(const RuntimePair&) = delete;
+  RuntimePair& operator=(const RuntimePair&) = delete;
 };
 
 inline sockaddr_in addr_of(Ipv4Addr a, std::uint16_t port) { return make_sockaddr(a, port); }
