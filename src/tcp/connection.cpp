@@ -195,7 +195,7 @@ Result<std::size_t> Connection::recv(MutBytes out, bool peek, bool discard) {
     }
     // A window update the peer may soon need waits for the application's turn, whose reply
     // would carry it; reopening a zero window goes at once (the peer is stalled, probing).
-    if (window_update_urgent() && in(state_, kSynchronized)) {
+    if (in(state_, kSynchronized) && window_update_urgent()) {
       (advertised_window() > 0 ? ack_soon_ : ack_now_) = true;
     }
   }

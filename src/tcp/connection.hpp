@@ -253,7 +253,9 @@ class Connection {
   }
   // RFC 7323 §2.2/§2.3: the largest window the 16-bit field carries with our shift.
   std::uint64_t max_window() const { return std::uint64_t{65535} << neg_.rcv_shift; }
-  bool window_update_due() const;
+  // How far a window update would move the right edge: rcv_edge_gain() once receiver SWS
+  // avoidance allows the move, else 0.
+  std::uint32_t window_update_gain() const;
   bool window_update_urgent() const;
   std::uint32_t rcv_wnd() const;
   std::uint64_t data_off(SeqNum s) const;

@@ -39,17 +39,18 @@ std::uint32_t Connection::rcv_edge_gain() const {
   return edge.after(rcv_seq_.adv) ? (edge - rcv_seq_.adv).value : 0;
 }
 
-bool Connection::window_update_due() const {
+std::uint32_t Connection::window_update_gain() const {
   // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): move the right edge only when it can
   // move by at least min(RCV.BUFF/2, Eff.snd.MSS). A zero window reopens by the same
   // rule, so a reader taking a few octets at a time does not invite tiny segments.
   std::uint32_t threshold =
       static_cast<std::uint32_t>(std::min<std::size_t>(rcv_.output().capacity() / 2, neg_.smss));
-  return rcv_edge_gain() >= std::max<std::uint32_t>(threshold, 1);
+  const std::uint32_t gain = rcv_edge_gain();
+  return gain >= std::max<std::uint32_t>(threshold, 1) ? gain : 0;
 }
 
 bool Connection::window_update_urgent() const {
-  // RFC 9293 §3.8.6.2.2 says how far the right edge may move (window_update_due); whether a
+  // RFC 9293 §3.8.6.2.2 says how far the right edge may move (window_update_gain); whether a
   // read should announce it by an ACK of its own is the receiver's choice. As LINUX
   // (tcp_cleanup_rbuf): only when the window the peer knows is at most half the largest
   // one and the update at least doubles it, since the peer may soon be held back (a zero
@@ -57,15 +58,16 @@ bool Connection::window_update_urgent() const {
   // carries it: a sender with that much window left keeps sending, and its data draws
   // ACKs. A stream read every round used to send a window update per round besides the
   // ACKs of its data.
-  if (!window_update_due()) return false;
+  const std::uint32_t gain = window_update_gain();
+  if (gain == 0) return false;
   const std::uint32_t known = advertised_window();
   const std::uint64_t largest = std::min<std::uint64_t>(rcv_.output().capacity(), max_window());
-  return 2 * std::uint64_t{known} <= largest && rcv_edge_gain() >= known;
+  return 2 * std::uint64_t{known} <= largest && gain >= known;
 }
 
 std::uint16_t Connection::advertise_window() {
   // RFC 9293 §3.8.6: the window should not shrink, so RCV.ADV never moves left.
-  if (window_update_due()) rcv_seq_.adv = rcv_seq_.adv + SeqLen(rcv_edge_gain());
+  rcv_seq_.adv = rcv_seq_.adv + SeqLen(window_update_gain());
   std::uint32_t wnd = advertised_window();
   // RFC 7323 §2.4: the field carries the window shifted right by Rcv.Wind.Shift, so the
   // peer sees it rounded down and it may appear to retract by less than 2^Rcv.Wind.Shift
